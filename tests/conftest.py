@@ -1,0 +1,5 @@
+"""Shared test configuration. Fixtures for real servers live in tests/support."""
+
+from __future__ import annotations
+
+pytest_plugins = ["tests.support.samba"]
