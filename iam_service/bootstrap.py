@@ -1,0 +1,148 @@
+"""The composition root: the one place that reads settings, builds the engine
+and the connectors, and wires the use cases together.
+
+Nothing connects at import time. ``iamctl`` commands, the web app and the
+tests call ``bootstrap()`` and receive a ``Container``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.base import Capability, Connector
+from iam_service.adapters import orm
+from iam_service.adapters.connector_config import (
+    ConnectorsFile,
+    build_connector,
+    load_connectors_file,
+)
+from iam_service.adapters.database import make_engine
+from iam_service.adapters.policy_files import load_policy
+from iam_service.domain.clock import Clock, SystemClock
+from iam_service.domain.operations import Backoff
+from iam_service.domain.policy import Policy
+from iam_service.services.auth import AuthService
+from iam_service.services.hr_intake import HrIntake
+from iam_service.services.lifecycle import LifecycleContext
+from iam_service.services.provisioning import Systems
+from iam_service.services.queue import OperationQueue, QueuePolicy
+from iam_service.services.unit_of_work import UnitOfWork
+from iam_service.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+ConnectorFactory = Callable[[str], Connector]
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    session_factory: sessionmaker[Session]
+    policy: Callable[[], Policy]
+    connectors_file: ConnectorsFile
+    connector_factory: ConnectorFactory
+    lifecycle: LifecycleContext
+    hr_intake: HrIntake
+    queue: OperationQueue
+    auth: AuthService
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock)
+
+    def store_counts(self) -> dict[str, dict[str, int]]:
+        """Queue and population gauges for ``/metrics`` (8.16)."""
+        with self.session_factory() as session:
+            t, p = orm.operations_table, orm.persons
+            ops = session.execute(select(t.c.status, func.count()).group_by(t.c.status))
+            people = session.execute(
+                select(p.c.status, func.count()).group_by(p.c.status)
+            )
+            return {
+                "operations": {str(s): int(n) for s, n in ops},
+                "persons": {str(s): int(n) for s, n in people},
+            }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    connector_factory: ConnectorFactory | None = None,
+    capabilities: Mapping[str, frozenset[Capability]] | None = None,
+    schema: str | None = None,
+) -> Container:
+    """Build the service. Tests pass a clock, connectors or a schema."""
+    settings = settings or load_settings()
+    orm.start_mappers()
+    clock = clock or SystemClock()
+    engine = make_engine(
+        settings.database_url,
+        schema=schema,
+        pool_size=max(5, settings.worker_threads + 2),
+    )
+    session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    connectors_file = load_connectors_file(settings.connectors_file)
+    policy = cache(lambda: load_policy(settings.policy_dir))
+    factory = connector_factory or _factory_from_file(connectors_file)
+    if capabilities is None:
+        capabilities = _capabilities(connectors_file, factory)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory, clock)
+
+    ctx = LifecycleContext(
+        policy=policy,
+        systems=Systems(capabilities),
+        timezone=ZoneInfo(settings.timezone),
+    )
+    queue_policy = QueuePolicy(
+        lease=timedelta(seconds=settings.queue_lease_seconds),
+        backoff=Backoff(
+            settings.queue_backoff_base_seconds, settings.queue_backoff_cap_seconds
+        ),
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        session_factory=session_factory,
+        policy=policy,
+        connectors_file=connectors_file,
+        connector_factory=factory,
+        lifecycle=ctx,
+        hr_intake=HrIntake(uow, ctx),
+        queue=OperationQueue(uow, queue_policy),
+        auth=AuthService(uow),
+    )
+
+
+def _factory_from_file(connectors_file: ConnectorsFile) -> ConnectorFactory:
+    def factory(system_key: str) -> Connector:
+        return build_connector(connectors_file.entry(system_key), os.environ)
+
+    return factory
+
+
+def _capabilities(
+    connectors_file: ConnectorsFile, factory: ConnectorFactory
+) -> dict[str, frozenset[Capability]]:
+    found: dict[str, frozenset[Capability]] = {}
+    for entry in connectors_file.systems:
+        connector = factory(entry.key)  # connectors connect lazily
+        found[entry.key] = frozenset(connector.capabilities)
+        connector.close()
+    return found

@@ -1,0 +1,315 @@
+"""``iamctl``: the one command line for operators."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from iam_service.adapters.database import upgrade
+from iam_service.adapters.policy_files import PolicyError, load_policy
+from iam_service.bootstrap import Container, bootstrap
+from iam_service.domain.operations import OperationStatus
+from iam_service.domain.security import Role
+from iam_service.services import audit_trail
+from iam_service.services.errors import ServiceError
+from iam_service.services.hr_import import import_csv
+from iam_service.settings import SettingsError, load_settings
+
+app = typer.Typer(help="Identity and access lifecycle service.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens for machines (HR systems, scripts).", no_args_is_help=True
+)
+user_app = typer.Typer(
+    help="Local (break-glass) administrator accounts.", no_args_is_help=True
+)
+hr_app = typer.Typer(help="HR intake.", no_args_is_help=True)
+policy_app = typer.Typer(help="The access policy files.", no_args_is_help=True)
+ops_app = typer.Typer(help="The operation queue.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Periodic jobs.", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (token_app, "token"),
+    (user_app, "user"),
+    (hr_app, "hr"),
+    (policy_app, "policy"),
+    (ops_app, "ops"),
+    (audit_app, "audit"),
+    (jobs_app, "jobs"),
+):
+    app.add_typer(sub, name=name)
+
+CLI_ACTOR = "cli:" + getpass.getuser()
+
+
+def _container() -> Container:
+    try:
+        return bootstrap()
+    except SettingsError as error:
+        typer.echo(f"refusing to start: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema (IAM_DATABASE_URL)."""
+    settings = load_settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.split("///", 1)[-1]).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    upgrade(settings.database_url, revision=revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    with_worker: Annotated[
+        bool, typer.Option(help="Also run a worker in-process.")
+    ] = False,
+    scheduler: Annotated[bool, typer.Option(help="Run the periodic jobs.")] = True,
+) -> None:
+    """Serve the API (and, optionally, the worker)."""
+    import uvicorn
+
+    from iam_service.web.app import create_app
+    from jobs.scheduler import start_scheduler
+
+    container = _container()
+    stop = threading.Event()
+    if scheduler and container.settings.scheduler_enabled:
+        start_scheduler(container)
+    if with_worker:
+        threading.Thread(
+            target=_run_worker, args=(container, stop, None), daemon=True
+        ).start()
+    uvicorn.run(
+        create_app(container),
+        host=host,
+        port=port,
+        log_level=container.settings.log_level.lower(),
+    )
+    stop.set()
+
+
+@app.command()
+def worker(
+    threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
+    once: Annotated[bool, typer.Option(help="Run what is due now, then exit.")] = False,
+) -> None:
+    """Apply queued operations to the target systems."""
+    container = _container()
+    if once:
+        from jobs.worker import ConnectorPool, Worker, WorkerConfig
+
+        pool = ConnectorPool(container.connector_factory)
+        done = Worker(container.queue, pool, WorkerConfig(threads=1)).drain()
+        pool.close()
+        typer.echo(f"{done} operations run")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    _run_worker(container, stop, threads)
+
+
+def _run_worker(
+    container: Container, stop: threading.Event, threads: int | None
+) -> None:
+    from jobs.listener import start_listener
+    from jobs.worker import ConnectorPool, Wakeup, Worker, WorkerConfig
+
+    settings = container.settings
+    wakeup = Wakeup()
+    if not settings.is_sqlite:
+        start_listener(settings.database_url, wakeup, stop)
+    config = WorkerConfig(
+        threads=threads or settings.worker_threads,
+        poll_seconds=settings.queue_poll_seconds,
+        reap_every_seconds=max(1.0, settings.queue_lease_seconds / 4),
+    )
+    Worker(
+        container.queue,
+        ConnectorPool(container.connector_factory),
+        config,
+        wakeup=wakeup,
+    ).run(stop)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option()], role: Annotated[Role, typer.Option()]
+) -> None:
+    """Create a token; it is printed once and only its hash is kept."""
+    try:
+        token = _container().auth.create_token(name, role, actor=CLI_ACTOR)
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their values)."""
+    with _container().uow() as uow:
+        for t in uow.tokens.all():
+            state = "revoked" if t.revoked_at else "active"
+            typer.echo(
+                f"{t.name}\t{t.role}\tiam_{t.prefix}_…\t{state}\t{t.created_at:%Y-%m-%d}"
+            )
+
+
+@token_app.command("revoke")
+def token_revoke(name: str) -> None:
+    if not _container().auth.revoke_token(name, actor=CLI_ACTOR):
+        raise _fail(f"no active token named {name!r}")
+    typer.echo(f"revoked {name}")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option()],
+    role: Annotated[list[Role], typer.Option(help="Repeat for several roles.")],
+    employee_id: Annotated[str | None, typer.Option()] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a local administrator (argon2-hashed password)."""
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    try:
+        _container().auth.create_local_user(
+            username, password, role, actor=CLI_ACTOR, employee_id=employee_id
+        )
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"created {username}")
+
+
+@hr_app.command("import")
+def hr_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[
+        bool, typer.Option(help="Check every row; apply nothing.")
+    ] = False,
+) -> None:
+    """Import HR events from CSV. Any bad row means nothing is applied."""
+    report = import_csv(
+        _container().hr_intake,
+        file.read_text(encoding="utf-8-sig"),
+        actor=CLI_ACTOR,
+        dry_run=dry_run,
+    )
+    for error in report.errors:
+        typer.echo(f"{file}:{error}", err=True)
+    if report.errors:
+        raise _fail(
+            f"{len(report.errors)} bad row(s) of {report.rows}; nothing was applied"
+        )
+    verb = "would apply" if dry_run else "applied"
+    typer.echo(f"{verb} {report.rows} row(s)")
+    for result in report.results:
+        typer.echo(
+            f"  {result['event_id']}\t{result['type']}\t{result['employee_id']}\t"
+            f"{result['status']}\t{result['operations_queued']} operation(s)"
+        )
+
+
+@policy_app.command("check")
+def policy_check(
+    directory: Annotated[Path | None, typer.Argument(file_okay=False)] = None,
+) -> None:
+    """Validate the policy files; errors name the file and line."""
+    directory = directory or load_settings().policy_dir
+    try:
+        policy = load_policy(directory)
+    except PolicyError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise _fail(f"{len(error.problems)} problem(s) in {directory}") from None
+    typer.echo(
+        f"{directory}: {len(policy.entitlements)} entitlements, {len(policy.roles)} "
+        f"roles, {len(policy.departments)} departments, "
+        f"{len(policy.birthright)} birthright rules: OK"
+    )
+
+
+@ops_app.command("list")
+def ops_list(
+    dead: Annotated[bool, typer.Option(help="Only operations parked as dead.")] = False,
+    status: Annotated[OperationStatus | None, typer.Option()] = None,
+    limit: int = 100,
+) -> None:
+    """List operations, newest first."""
+    wanted = OperationStatus.DEAD if dead else status
+    with _container().uow() as uow:
+        rows = uow.operations.list(wanted, limit)
+        for op in rows:
+            typer.echo(
+                f"{op.id}\t{op.status}\t{op.system_key}\t{op.kind}\tattempts={op.attempts}"
+                f"\t{op.cause or ''}\t{op.last_error or ''}"
+            )
+        if not rows:
+            typer.echo("no operations" + (" are dead" if dead else ""))
+
+
+@ops_app.command("retry")
+def ops_retry(operation_id: int) -> None:
+    """Queue a dead operation again."""
+    if _container().queue.retry_dead(operation_id, CLI_ACTOR) is None:
+        raise _fail(f"operation {operation_id} is not dead")
+    typer.echo(f"operation {operation_id} queued again")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; every edited or deleted record is reported."""
+    report = audit_trail.verify(_container().uow)
+    for problem in report.breaks:
+        typer.echo(f"record {problem.seq}: {problem.problem}", err=True)
+    if not report.ok:
+        raise _fail(
+            f"audit trail BROKEN: {len(report.breaks)} problem(s) in "
+            f"{report.checked} records"
+        )
+    typer.echo(
+        f"audit trail intact: {report.checked} records, head {report.last_hash[:16]}"
+    )
+
+
+@jobs_app.command("run")
+def jobs_run(name: str) -> None:
+    """Run one periodic job now."""
+    from jobs.scheduler import JOBS, run_exclusive
+
+    job = next((j for j in JOBS if j.name == name), None)
+    if job is None:
+        raise _fail(f"no job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
+    ran = run_exclusive(_container(), job)
+    typer.echo(f"{name}: {'ran' if ran else 'skipped (running elsewhere)'}")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    app()

@@ -1,0 +1,80 @@
+"""Settings from ``IAM_*`` environment variables (and a ``.env`` file).
+
+Nothing reads settings at import time: ``bootstrap`` builds a ``Settings``
+once and hands the values to what needs them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from iam_service.domain.audit import MIN_RETENTION_DAYS
+
+DEMO_SECRET = "demo-secret-change-me"  # noqa: S105 - the refused default
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """The service refuses to start with these settings."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IAM_", env_file=".env", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///var/iam.db"
+    policy_dir: Path = REPO_ROOT / "policies"
+    connectors_file: Path | None = None
+    demo_mode: bool = False
+    secret_key: SecretStr = SecretStr(DEMO_SECRET)
+    company_name: str = "Example Corp"
+    # The organisation's time zone: start and end dates are days here.
+    timezone: str = "Asia/Tokyo"
+
+    # 8.15: audit logs are kept at least three months.
+    audit_retention_days: int = 400
+
+    queue_lease_seconds: float = Field(default=60.0, gt=0)
+    queue_poll_seconds: float = Field(default=1.0, gt=0)
+    queue_max_attempts: int = Field(default=12, ge=1)
+    queue_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    queue_backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    worker_threads: int = Field(default=4, ge=1, le=64)
+
+    scheduler_enabled: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _retention_floor(cls, value: int) -> int:
+        if value < MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"audit retention of {value} days is below the "
+                f"{MIN_RETENTION_DAYS}-day minimum of regulation 8.15"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if not self.demo_mode and self.secret_key.get_secret_value() == DEMO_SECRET:
+            raise ValueError(
+                "IAM_SECRET_KEY is the demo default; set a secret of your own "
+                "(or IAM_DEMO_MODE=1 for a throwaway demo)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    """Read the environment; a refused setting becomes one clear error."""
+    try:
+        return Settings()
+    except ValueError as error:
+        raise SettingsError(str(error)) from error

@@ -1,0 +1,33 @@
+"""The ASGI application: API routers, health and metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from iam_service import metrics
+from iam_service.bootstrap import Container
+from iam_service.web.api import hr, identities
+from iam_service.web.errors import install_error_handlers
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(title="IAM lifecycle service", version="0.1.0")
+    app.state.container = container
+    install_error_handlers(app)
+    app.include_router(hr.router)
+    app.include_router(identities.router)
+    registry = metrics.registry_with(container.store_counts)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        with container.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

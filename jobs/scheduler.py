@@ -1,0 +1,119 @@
+"""Periodic jobs, fired by APScheduler and run once across replicas.
+
+APScheduler only says *when*; what is due is read from our own tables each
+time (start dates, scheduled terminations, ...), so a restart, a missed
+tick or a second replica changes nothing. On PostgreSQL each job runs under
+a session advisory lock: when two ``iamctl serve`` processes fire together,
+one runs and the other skips. Each run is recorded in ``job_runs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from iam_service.adapters import orm
+from iam_service.bootstrap import Container
+from iam_service.services import audit_trail, lifecycle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: int
+    run: Callable[[Container], object]
+
+
+JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        "activate_starters",
+        60,
+        lambda c: lifecycle.activate_starters(c.uow, c.lifecycle),
+    ),
+    PeriodicJob(
+        "apply_due_terminations",
+        60,
+        lambda c: lifecycle.apply_due_terminations(c.uow, c.lifecycle),
+    ),
+    PeriodicJob(
+        "prune_audit_trail",
+        24 * 3600,
+        lambda c: audit_trail.prune(c.uow, c.settings.audit_retention_days),
+    ),
+)
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(
+        hashlib.sha256(name.encode()).digest()[:8], "big", signed=True
+    )
+
+
+def run_exclusive(container: Container, job: PeriodicJob) -> bool:
+    """Run ``job`` unless another replica is running it; True if it ran."""
+    with container.engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres and not connection.scalar(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": _lock_key(job.name)}
+        ):
+            return False
+        try:
+            _record(connection, job.name, container, "running", "")
+            try:
+                outcome = job.run(container)
+            except Exception as error:
+                log.exception("periodic job %s failed", job.name)
+                _record(connection, job.name, container, "failed", repr(error)[:500])
+                return True
+            _record(connection, job.name, container, "ok", str(outcome))
+            return True
+        finally:
+            if postgres:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(job.name)}
+                )
+                connection.commit()
+
+
+def _record(
+    connection: Connection, name: str, c: Container, status: str, detail: str
+) -> None:
+    now = c.clock.now()
+    values = {"name": name, "last_status": status, "last_detail": detail}
+    if status == "running":
+        values["last_started_at"] = now  # type: ignore[assignment]
+    else:
+        values["last_finished_at"] = now  # type: ignore[assignment]
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(orm.job_runs).values(**values)
+    update = {k: v for k, v in values.items() if k != "name"}
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=["name"], set_=update)
+    )
+    connection.commit()
+
+
+def start_scheduler(container: Container) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for job in JOBS:
+        scheduler.add_job(
+            run_exclusive,
+            "interval",
+            seconds=job.every_seconds,
+            args=(container, job),
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=job.every_seconds,
+        )
+    scheduler.start()
+    return scheduler
