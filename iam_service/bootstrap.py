@@ -83,15 +83,14 @@ def bootstrap(
     clock: Clock | None = None,
     connector_factory: ConnectorFactory | None = None,
     capabilities: Mapping[str, frozenset[Capability]] | None = None,
-    schema: str | None = None,
 ) -> Container:
-    """Build the service. Tests pass a clock, connectors or a schema."""
+    """Build the service. Tests pass a clock or connectors."""
     settings = settings or load_settings()
     orm.start_mappers()
     clock = clock or SystemClock()
     engine = make_engine(
         settings.database_url,
-        schema=schema,
+        schema=settings.database_schema,
         pool_size=max(5, settings.worker_threads + 2),
     )
     session_factory = sessionmaker(bind=engine, expire_on_commit=False)

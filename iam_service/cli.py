@@ -71,7 +71,7 @@ def db_upgrade(revision: str = "head") -> None:
         Path(settings.database_url.split("///", 1)[-1]).parent.mkdir(
             parents=True, exist_ok=True
         )
-    upgrade(settings.database_url, revision=revision)
+    upgrade(settings.database_url, schema=settings.database_schema, revision=revision)
     typer.echo(f"database at {revision}")
 
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///var/iam.db"
+    # PostgreSQL only: keep the tables in this schema (search_path).
+    database_schema: str | None = None
     policy_dir: Path = REPO_ROOT / "policies"
     connectors_file: Path | None = None
     demo_mode: bool = False

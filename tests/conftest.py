@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.support.samba"]
+pytest_plugins = [
+    "tests.support.samba",
+    "tests.support.db",
+    "tests.support.service",
+]
