@@ -58,7 +58,11 @@ class Container:
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock)
+        return UnitOfWork(
+            self.session_factory,
+            self.clock,
+            max_attempts=self.settings.queue_max_attempts,
+        )
 
     def store_counts(self) -> dict[str, dict[str, int]]:
         """Queue and population gauges for ``/metrics`` (8.16)."""
@@ -101,7 +105,9 @@ def bootstrap(
         capabilities = _capabilities(connectors_file, factory)
 
     def uow() -> UnitOfWork:
-        return UnitOfWork(session_factory, clock)
+        return UnitOfWork(
+            session_factory, clock, max_attempts=settings.queue_max_attempts
+        )
 
     ctx = LifecycleContext(
         policy=policy,

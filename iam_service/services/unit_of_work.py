@@ -40,9 +40,16 @@ class UnitOfWork:
     Leaving the block without ``commit`` rolls everything back.
     """
 
-    def __init__(self, session_factory: Callable[[], Session], clock: Clock) -> None:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        *,
+        max_attempts: int = 12,
+    ) -> None:
         self._session_factory = session_factory
         self.clock = clock
+        self.max_attempts = max_attempts
 
     def __enter__(self) -> Self:
         self.session = self._session_factory()
@@ -107,6 +114,7 @@ class UnitOfWork:
         now = self.clock.now()
         operation.created_at = operation.updated_at = now
         operation.next_attempt_at = max(now, operation.not_before or now)
+        operation.max_attempts = self.max_attempts
         self.operations.add(operation)
         self._pending.operations.append(operation)
         return operation

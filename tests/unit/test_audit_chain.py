@@ -10,9 +10,13 @@ from iam_service.domain.audit import GENESIS_HASH, AuditRecord, redact, verify_c
 def _chain(n: int) -> list[AuditRecord]:
     records, prev = [], GENESIS_HASH
     for i in range(1, n + 1):
-        r = AuditRecord(actor="hr", action="person.hired", target=f"person:E{i}",
-                        at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
-                        after={"n": i})
+        r = AuditRecord(
+            actor="hr",
+            action="person.hired",
+            target=f"person:E{i}",
+            at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+            after={"n": i},
+        )
         r.seal(i, prev)
         prev = r.hash
         records.append(r)
@@ -56,5 +60,8 @@ def test_a_pruned_chain_verifies_from_its_anchor() -> None:
 
 def test_secrets_never_enter_a_record() -> None:
     clean = redact({"password": "x", "nested": {"client_secret": "y"}, "group": "GG"})
-    assert clean == {"password": "[redacted]", "nested": {"client_secret": "[redacted]"},
-                     "group": "GG"}
+    assert clean == {
+        "password": "[redacted]",
+        "nested": {"client_secret": "[redacted]"},
+        "group": "GG",
+    }

@@ -61,11 +61,17 @@ def _line_of(path: Path, needle: str) -> int:
 def test_a_typo_in_a_key_is_reported_on_its_line(tmp_path: Path) -> None:
     directory = _copy(tmp_path)
     rules = directory / "birthright.yaml"
-    rules.write_text(rules.read_text().replace("    roles: [finance]", "    rolez: [finance]"))
+    rules.write_text(
+        rules.read_text().replace("    roles: [finance]", "    rolez: [finance]")
+    )
     with pytest.raises(PolicyError) as caught:
         load_policy(directory)
     problems = {(p.file, p.line, p.message) for p in caught.value.problems}
-    assert (str(rules), _line_of(rules, "rolez"), "unknown key 'rolez' (a typo?)") in problems
+    assert (
+        str(rules),
+        _line_of(rules, "rolez"),
+        "unknown key 'rolez' (a typo?)",
+    ) in problems
 
 
 def test_an_unknown_role_reference_is_reported_on_its_line(tmp_path: Path) -> None:
