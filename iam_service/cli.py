@@ -35,6 +35,7 @@ policy_app = typer.Typer(help="The access policy files.", no_args_is_help=True)
 ops_app = typer.Typer(help="The operation queue.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Periodic jobs.", no_args_is_help=True)
+demo_app = typer.Typer(help="Dummy demo data (8.33).", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (token_app, "token"),
@@ -44,6 +45,7 @@ for sub, name in (
     (ops_app, "ops"),
     (audit_app, "audit"),
     (jobs_app, "jobs"),
+    (demo_app, "demo"),
 ):
     app.add_typer(sub, name=name)
 
@@ -306,6 +308,37 @@ def jobs_run(name: str) -> None:
         raise _fail(f"no job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
     ran = run_exclusive(_container(), job)
     typer.echo(f"{name}: {'ran' if ran else 'skipped (running elsewhere)'}")
+
+
+@demo_app.command("seed")
+def demo_seed(url: str = "http://127.0.0.1:8000") -> None:
+    """Create demo tokens, an administrator and fictitious people."""
+    from iam_service.demo import seed
+
+    container = _container()
+    if not container.settings.demo_mode:
+        raise _fail("demo data goes only into a demo (IAM_DEMO_MODE=1)")
+    credentials = seed(container)
+    typer.echo(f"\nThe service: {url}   (API docs: {url}/docs)")
+    typer.echo(
+        f"Local administrator: {credentials.admin_user} / {credentials.admin_password}"
+    )
+    typer.echo("API tokens (shown once):")
+    for role, token in credentials.tokens.items():
+        typer.echo(f"  {role:<17} {token}")
+    hr = credentials.tokens["hr"]
+    typer.echo("\nTry a hire:")
+    typer.echo(
+        f"  curl -s -X POST {url}/api/v1/hr/events -H 'Authorization: Bearer {hr}' "
+        '-H \'Content-Type: application/json\' -d \'{"event_id": "try-1", '
+        '"type": "hire", "employee": {"employee_id": "D0100", '
+        '"given_name": "Kaito", "family_name": "Mori", '
+        '"email": "kaito.mori@example.test", "department": "ENG", '
+        '"title": "Engineer"}}\''
+    )
+    typer.echo(
+        f"  curl -s {url}/api/v1/identities/D0100 -H 'Authorization: Bearer {hr}'"
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ the only place that knows both. Alembic migrations are written against
 from __future__ import annotations
 
 import enum
+import importlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -325,8 +326,27 @@ _MAPPED: list[tuple[type[Any], Table]] = [
 ]
 
 
+# Each feature area keeps its tables in a module of its own
+# (``iam_service/adapters/orm_<area>.py``) that defines them on ``metadata``
+# and calls ``register``; listing the module here makes the tables known to
+# the mappers and to Alembic.
+AREA_MODULES: tuple[str, ...] = ()
+
+
+def register(cls: type[Any], table: Table) -> None:
+    """Map ``cls`` onto ``table`` when the mappers start."""
+    if (cls, table) not in _MAPPED:
+        _MAPPED.append((cls, table))
+
+
+def load_areas() -> None:
+    for name in AREA_MODULES:
+        importlib.import_module(f"iam_service.adapters.{name}")
+
+
 def start_mappers() -> None:
     """Map the domain classes; safe to call more than once."""
+    load_areas()
     for cls, table in _MAPPED:
         if not hasattr(cls, "__mapper__"):
             mapper_registry.map_imperatively(cls, table)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 from iam_service.adapters.database import make_engine
-from iam_service.adapters.orm import metadata
+from iam_service.adapters.orm import load_areas, metadata
 
+load_areas()
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""
 schema = config.attributes.get("schema")

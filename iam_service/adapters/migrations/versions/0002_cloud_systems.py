@@ -1,0 +1,25 @@
+"""issue [2/6] cloud connectors, inbound SCIM, cloud-service register
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+from iam_service.adapters import orm  # noqa: F401 - custom column types
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

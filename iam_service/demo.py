@@ -1,0 +1,69 @@
+"""Dummy demo data (8.33: demos use dummy data only).
+
+``iamctl demo seed`` creates API tokens for every role, a local
+administrator and a small organisation of fictitious people, then prints
+how to use them. Names are invented; every address is ``example.test``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from iam_service.bootstrap import Container
+from iam_service.domain.hr import HrEvent
+from iam_service.domain.security import Role
+
+PEOPLE: tuple[tuple[str, str, str, str, str, str | None], ...] = (
+    # employee id, given, family, department, title, manager
+    ("D0001", "Haruka", "Aoki", "SALES", "Manager", None),
+    ("D0002", "Kenta", "Baba", "SALES", "Staff", "D0001"),
+    ("D0003", "Mio", "Chiba", "SALES", "Staff", "D0001"),
+    ("D0004", "Sora", "Doi", "ENG", "Manager", None),
+    ("D0005", "Riku", "Endo", "ENG", "Lead Engineer", "D0004"),
+    ("D0006", "Yui", "Fujita", "ENG", "Engineer", "D0005"),
+    ("D0007", "Daichi", "Goto", "FIN", "Manager", None),
+    ("D0008", "Akari", "Hara", "FIN", "Clerk", "D0007"),
+    ("D0009", "Takumi", "Inoue", "HR", "Manager", None),
+    ("D0010", "Nanami", "Kudo", "IT", "System Administrator", None),
+)
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    tokens: dict[str, str]
+    admin_user: str
+    admin_password: str
+
+
+def seed(container: Container) -> DemoCredentials:
+    """Create demo tokens, an administrator and the demo people."""
+    tokens = {}
+    for role in Role:
+        name = f"demo-{role}"
+        container.auth.revoke_token(name, actor="demo")
+        name = f"{name}-{secrets.token_hex(2)}"
+        tokens[str(role)] = container.auth.create_token(name, role, actor="demo")
+    password = secrets.token_urlsafe(12)
+    admin = f"admin-{secrets.token_hex(2)}"
+    container.auth.create_local_user(
+        admin, password, [Role.SYSADMIN, Role.SECURITY_OFFICER], actor="demo"
+    )
+    for employee_id, given, family, department, title, manager in PEOPLE:
+        event = HrEvent.model_validate(
+            {
+                "event_id": f"demo-hire-{employee_id}",
+                "type": "hire",
+                "employee": {
+                    "employee_id": employee_id,
+                    "given_name": given,
+                    "family_name": family,
+                    "email": f"{given.lower()}.{family.lower()}@example.test",
+                    "department": department,
+                    "title": title,
+                    "manager_employee_id": manager,
+                },
+            }
+        )
+        container.hr_intake.submit(event, actor="demo")
+    return DemoCredentials(tokens=tokens, admin_user=admin, admin_password=password)
