@@ -1,0 +1,114 @@
+"""Groups in Active Directory: names to DNs, and memberships changed idempotently.
+
+Policies name groups by sAMAccountName; LDAP wants DNs. The DNs are cached
+for the connector's life and looked up again when one goes stale (a group
+moved or renamed). Samba 4.17 ignores the permissive-modify control for
+``member``: adding a member twice is ``entryAlreadyExists`` and removing a
+non-member is ``unwillingToPerform``, so membership is read first and those
+answers are accepted as "already so".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import ldap3
+
+from connectors.ad_attributes import DnInfo, equality_filter, guid_of, same_dn
+from connectors.base import NotFound
+from connectors.ldap_errors import LdapResult, error_for_result
+from connectors.ldap_session import LdapEntry, LdapSession
+
+_DESCRIBE_BATCH = 50  # DNs per OR-filter: keeps filters well under server limits
+
+
+class GroupDirectory:
+    """Group lookups and membership changes for one connector (not thread-safe)."""
+
+    def __init__(
+        self, session: LdapSession, *, groups_base: str, base_dn: str, system: str
+    ) -> None:
+        self._session = session
+        self._groups_base = groups_base
+        self._base_dn = base_dn
+        self._system = system
+        self._dns: dict[str, str] = {}
+
+    def dn_of(self, group: str, action: str) -> str:
+        """The DN of the group named ``group``; ``NotFound`` if there is none."""
+        key = group.casefold()
+        if key not in self._dns:
+            condition = (
+                f"(&(objectClass=group){equality_filter('sAMAccountName', group)})"
+            )
+            result, entries = self._session.search(
+                action, self._groups_base, condition, ["sAMAccountName"]
+            )
+            self._check(result, action)
+            if not entries:
+                raise NotFound(
+                    f"{action}: no group named {group!r} under {self._groups_base}",
+                    system=self._system,
+                )
+            self._dns[key] = entries[0].dn
+        return self._dns[key]
+
+    def change(self, account: LdapEntry, group: str, *, add: bool) -> None:
+        """Make ``account`` a member of ``group`` (or not); no-op if already so."""
+        action = "add_to_group" if add else "remove_from_group"
+        for attempt in (1, 2):
+            group_dn = self.dn_of(group, action)
+            is_member = any(same_dn(dn, group_dn) for dn in account.values("memberOf"))
+            if is_member == add:
+                return
+            operation = ldap3.MODIFY_ADD if add else ldap3.MODIFY_DELETE
+            result = self._session.modify(
+                action, group_dn, {"member": [(operation, [account.dn])]}
+            )
+            if result.ok or self._already_done(result, add=add):
+                return
+            if result.name == "noSuchObject" and attempt == 1:
+                # Our cached DN went stale: the group moved or was renamed.
+                self._dns.pop(group.casefold(), None)
+                continue
+            raise error_for_result(result, action=action, system=self._system)
+
+    def describe(self, dns: Iterable[str]) -> dict[str, DnInfo]:
+        """Names and objectGUIDs of the objects at ``dns`` (groups, managers),
+        keyed by case-folded DN; DNs that no longer exist are left out."""
+        wanted = sorted(set(dns))
+        known: dict[str, DnInfo] = {}
+        for start in range(0, len(wanted), _DESCRIBE_BATCH):
+            batch = wanted[start : start + _DESCRIBE_BATCH]
+            condition = "".join(
+                equality_filter("distinguishedName", dn) for dn in batch
+            )
+            result, entries = self._session.search(
+                "read groups and managers",
+                self._base_dn,
+                f"(|{condition})",
+                ["objectGUID", "sAMAccountName"],
+            )
+            self._check(result, "read groups and managers")
+            for entry in entries:
+                name = entry.first("sAMAccountName") or ""
+                known[entry.dn.casefold()] = DnInfo(native_id=guid_of(entry), name=name)
+        return known
+
+    @staticmethod
+    def _already_done(result: LdapResult, *, add: bool) -> bool:
+        # What AD and Samba answer when the membership is already as asked,
+        # e.g. because a concurrent change got there between our read and write.
+        if add:
+            return result.name in ("entryAlreadyExists", "attributeOrValueExists")
+        # Samba: "... already deleted ..."; AD: 00000561, ERROR_MEMBER_NOT_IN_ALIAS.
+        not_a_member = (
+            "already deleted" in result.message or "00000561" in result.message
+        )
+        return result.name == "noSuchAttribute" or (
+            result.name == "unwillingToPerform" and not_a_member
+        )
+
+    def _check(self, result: LdapResult, action: str) -> None:
+        if not result.ok:
+            raise error_for_result(result, action=action, system=self._system)
