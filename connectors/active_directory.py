@@ -73,7 +73,7 @@ class ActiveDirectoryConnector:
         self._hide_supported: bool | None = None
 
     def create_account(self, spec: AccountSpec, password: Secret | None) -> AccountRef:
-        ad.check_username(spec.username, system=self.system_id)
+        ad.check_identifiers(spec.username, spec.employee_id, system=self.system_id)
         existing = self._find_one(ad.equality_filter("sAMAccountName", spec.username))
         if existing is None:
             dn = f"CN={escape_rdn(spec.username)},{self._settings.users_ou}"

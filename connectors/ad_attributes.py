@@ -48,6 +48,7 @@ READ_ATTRIBUTES = (
     *AD_NAMES.values(),
 )
 
+MAX_EMPLOYEE_ID_LENGTH = 16  # employeeID's rangeUpper in the AD schema
 # sAMAccountName: at most 20 characters, none of these (the pre-2000 logon name).
 MAX_USERNAME_LENGTH = 20
 _USERNAME_FORBIDDEN = re.compile(r'["/\\\[\]:;|=,+*?<>@]|^\.|\.$|^\s|\s$')
@@ -63,8 +64,14 @@ class DnInfo:
     name: str
 
 
-def check_username(username: str, *, system: str) -> None:
-    """Refuse a user name AD cannot hold as a sAMAccountName."""
+def check_identifiers(username: str, employee_id: str, *, system: str) -> None:
+    """Refuse a user name or employee id AD cannot hold."""
+    if len(employee_id) > MAX_EMPLOYEE_ID_LENGTH:
+        raise PolicyRefused(
+            f"employee id {employee_id!r} is longer than the "
+            f"{MAX_EMPLOYEE_ID_LENGTH} characters AD's employeeID holds",
+            system=system,
+        )
     if not username or len(username) > MAX_USERNAME_LENGTH:
         raise PolicyRefused(
             f"user name {username!r} must be 1 to {MAX_USERNAME_LENGTH} characters "

@@ -39,7 +39,7 @@ class ADSettings:
     ca_file: str | None = None
     start_tls: bool = False
     connect_timeout: float = 5.0
-    operation_timeout: float = 30.0
+    operation_timeout: int = 30  # whole seconds: ldap3 packs it into SO_RCVTIMEO
     page_size: int = 1000
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ one request at a time. Give each worker thread its own connector.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -96,6 +97,16 @@ class LdapEntry:
         return values[0] if values else None
 
 
+def close_connection(connection: Any) -> None:
+    """Unbind, and close the socket ldap3 leaves open when ``open`` fails."""
+    with contextlib.suppress(*_CONNECTION_ERRORS):
+        connection.unbind()
+    leftover = getattr(connection, "socket", None)
+    if leftover is not None:
+        leftover.close()
+        connection.socket = None
+
+
 def _result(raw: Mapping[str, Any] | None) -> LdapResult:
     raw = raw or {}
     return LdapResult(
@@ -138,10 +149,7 @@ class LdapSession:
         """Unbind and drop the connection; the next request reconnects."""
         connection, self._connection = self._connection, None
         if connection is not None:
-            try:
-                connection.unbind()
-            except _CONNECTION_ERRORS:
-                _log.debug("unbind failed on an already broken connection")
+            close_connection(connection)
 
     def search(
         self,
@@ -259,7 +267,7 @@ class LdapSession:
                 exc, action="test bind", system=self._system
             ) from exc
         finally:
-            probe.unbind()
+            close_connection(probe)
 
     def _execute(
         self, action: str, request: Callable[[Any], object], *, retry: bool = True
@@ -302,7 +310,7 @@ class LdapSession:
                     _result(connection.result), system=self._system
                 )
         except BaseException:
-            connection.unbind()
+            close_connection(connection)
             raise
         self._connection = connection
         return connection

@@ -51,6 +51,8 @@ DEFAULT_DIR = Path("/var/tmp/iam-samba")  # noqa: S108 - survives reboots of /tm
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 MIN_PASSWORD_LENGTH = 8  # 5.17 / 8.5: at least 8 characters
+# Bump when the provisioning options change: older domains are then redone.
+PROVISION_VERSION = "3"
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -173,7 +175,7 @@ def _start_locked(directory: Path) -> DomainController:
             f"something else answers on {URL} ({answer}); stop it or use its --dir"
         )
     if _our_pid(directory) is None:
-        if not (directory / "domain" / ".provisioned").exists():
+        if not _provisioned(directory):
             _provision(directory, pki)
         _launch(directory)
     _wait_until_ready(directory, pki)
@@ -217,6 +219,15 @@ def _provision(directory: Path, pki: Pki) -> None:
         f"--targetdir={domain}", f"--adminpass={ADMIN_PASSWORD}",
         *(f"--option={name}={value}" for name, value in options.items()),
     )  # fmt: skip
+    # Samba accepts the previous password for 60 minutes after a reset (as AD
+    # does for NTLM); a reset must lock the old one out at once (5.16).
+    # provision does not write this option to smb.conf, so we add it.
+    conf = domain / "etc" / "smb.conf"
+    conf.write_text(
+        conf.read_text().replace(
+            "[global]\n", "[global]\n\told password allowed period = 0\n", 1
+        )
+    )
     # The organisation's password rule (5.17): 8+ characters, several kinds;
     # Samba's default minimum is 7. No minimum age, so tests may reset freely.
     _run_tool(
@@ -224,7 +235,13 @@ def _provision(directory: Path, pki: Pki) -> None:
         f"-H{domain / 'private/sam.ldb'}", f"--min-pwd-length={MIN_PASSWORD_LENGTH}",
         "--min-pwd-age=0", "--complexity=on",
     )  # fmt: skip
-    (domain / ".provisioned").touch()
+    (domain / ".provisioned").write_text(PROVISION_VERSION)
+
+
+def _provisioned(directory: Path) -> bool:
+    """Fully provisioned, with the options of this version of the tool."""
+    marker = directory / "domain" / ".provisioned"
+    return marker.exists() and marker.read_text() == PROVISION_VERSION
 
 
 def _run_tool(*args: str) -> None:

@@ -14,7 +14,7 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.dn import escape_rdn
 
-from connectors.ldap_session import VerifiedTls
+from connectors.ldap_session import VerifiedTls, close_connection
 
 if TYPE_CHECKING:
     from tools.samba_dc import DomainController
@@ -57,7 +57,7 @@ def connect(url: str, user: str, password: str, ca_file: str) -> Any:
         connection.open(read_server_info=False)
         connection.bind(read_server_info=False)
     except BaseException:
-        connection.unbind()
+        close_connection(connection)
         raise
     return connection
 

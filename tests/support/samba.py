@@ -71,14 +71,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def samba_dc() -> Iterator[SambaDc]:
     directory = dc_tool.default_directory()
+    problem = None
     try:
         dc = dc_tool.acquire(directory)
     except dc_tool.SambaNotInstalled as exc:
-        pytest.fail(f"tests marked 'samba' need Samba installed: {exc}", pytrace=False)
+        problem = f"tests marked 'samba' need Samba installed: {exc}"
     except dc_tool.SambaError as exc:
-        pytest.fail(
-            f"could not start the Samba AD DC in {directory}: {exc}", pytrace=False
-        )
+        problem = f"could not start the Samba AD DC in {directory}: {exc}"
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     try:
         yield SambaDc(
             url=dc.url,
