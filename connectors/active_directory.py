@@ -16,7 +16,7 @@ import ldap3
 from ldap3.utils.dn import escape_rdn
 
 from connectors import ad_attributes as ad
-from connectors.ad_groups import GroupDirectory
+from connectors.ad_directory import AdDirectory
 from connectors.ad_settings import ADSettings, ldap_connection_factory
 from connectors.base import (
     ATTRIBUTE_NAMES,
@@ -64,35 +64,27 @@ class ActiveDirectoryConnector:
             connection_factory or ldap_connection_factory(settings),
             system=self.system_id,
         )
-        self._groups = GroupDirectory(
+        self._dir = AdDirectory(
             self._session,
             groups_base=settings.groups_ou or settings.base_dn,
             base_dn=settings.base_dn,
             system=self.system_id,
         )
-        self._hide_supported: bool | None = None
 
     def create_account(self, spec: AccountSpec, password: Secret | None) -> AccountRef:
         ad.check_identifiers(spec.username, spec.employee_id, system=self.system_id)
-        existing = self._find_one(ad.equality_filter("sAMAccountName", spec.username))
+        by_name = ad.equality_filter("sAMAccountName", spec.username)
+        existing = self._dir.find_one(by_name)
         if existing is None:
-            dn = f"CN={escape_rdn(spec.username)},{self._settings.users_ou}"
-            attributes = self._new_user_attributes(spec, password)
-            result = self._session.add(
-                "create_account", dn, ad.USER_OBJECT_CLASS, attributes
-            )
-            if result.ok:
-                return self._ref(self._read(dn, "create_account"))
-            if result.name != "entryAlreadyExists":
-                raise self._error(result, "create_account")
+            created = self._add_user(spec, password)
+            if created is not None:
+                return created
             # Created meanwhile (or by our own request before a lost reply).
-            existing = self._find_one(
-                ad.equality_filter("sAMAccountName", spec.username)
-            )
+            existing = self._dir.find_one(by_name)
             if existing is None:
                 raise Conflict(
-                    f"create_account: {dn} exists but is not an account named "
-                    f"{spec.username!r}",
+                    f"create_account: CN={spec.username} exists in "
+                    f"{self._settings.users_ou} but is not an account of that name",
                     system=self.system_id,
                 )
         if existing.first("employeeID") != spec.employee_id:
@@ -116,11 +108,11 @@ class ActiveDirectoryConnector:
         ]
         if not clauses:
             raise ValueError("find_account needs a username or an employee_id")
-        entry = self._find_one("".join(clauses))
-        return None if entry is None else self._states([entry])[0]
+        entry = self._dir.find_one("".join(clauses))
+        return None if entry is None else self._dir.states([entry])[0]
 
     def get_account(self, ref: AccountRef) -> AccountState:
-        return self._states([self._read_ref(ref, "get_account")])[0]
+        return self._dir.states([self._dir.read_ref(ref, "get_account")])[0]
 
     def update_account(
         self, ref: AccountRef, changes: Mapping[str, str | None]
@@ -128,58 +120,50 @@ class ActiveDirectoryConnector:
         unknown = set(changes) - ATTRIBUTE_NAMES
         if unknown:
             raise ValueError(f"unknown attributes: {sorted(unknown)}")
-        entry = self._read_ref(ref, "update_account")
-        modifications: dict[str, list[tuple[str, list[str]]]] = {}
+        entry = self._dir.read_ref(ref, "update_account")
+        replacements: dict[str, list[str | bytes]] = {}
         for ours, value in changes.items():
             theirs = ad.AD_NAMES.get(ours, "manager")
             wanted = value or None  # AD cannot hold an empty string: clear instead
             if wanted is not None and theirs == "manager":
-                wanted = self._read_ref(
-                    AccountRef(wanted, ""), "update_account: manager"
-                ).dn
+                wanted = self._manager_dn(wanted, "update_account")
             have = entry.first(theirs)
             if theirs == "manager":
                 unchanged = ad.same_dn(have or "", wanted or "")
             else:
                 unchanged = have == wanted
             if not unchanged:
-                modifications[theirs] = [
-                    (ldap3.MODIFY_REPLACE, [wanted] if wanted else [])
-                ]
-        if modifications:
-            result = self._session.modify("update_account", entry.dn, modifications)
-            self._check(result, "update_account")
+                replacements[theirs] = [wanted] if wanted else []
+        if replacements:
+            self._replace("update_account", entry.dn, replacements)
 
     def set_enabled(self, ref: AccountRef, enabled: bool) -> None:
-        entry = self._read_ref(ref, "set_enabled")
+        entry = self._dir.read_ref(ref, "set_enabled")
         uac = int(entry.first("userAccountControl") or ad.NORMAL_ACCOUNT)
         wanted = uac & ~ad.ACCOUNTDISABLE if enabled else uac | ad.ACCOUNTDISABLE
         if wanted != uac:  # other bits (password never expires, ...) are kept
-            change = {"userAccountControl": [(ldap3.MODIFY_REPLACE, [str(wanted)])]}
-            self._check(
-                self._session.modify("set_enabled", entry.dn, change), "set_enabled"
+            self._replace(
+                "set_enabled", entry.dn, {"userAccountControl": [str(wanted)]}
             )
 
     def set_password(
         self, ref: AccountRef, password: Secret, *, must_change: bool
     ) -> None:
-        changes: dict[str, list[tuple[str, list[bytes | str]]]] = {
-            "unicodePwd": [
-                (ldap3.MODIFY_REPLACE, [ad.password_value(password.reveal())])
-            ]
+        values: dict[str, list[str | bytes]] = {
+            "unicodePwd": [ad.password_value(password.reveal())]
         }
         # An admin reset stamps pwdLastSet with "now" by itself, which also
         # clears an earlier must-change; 0 in the same request sets it again.
         if must_change:
-            changes["pwdLastSet"] = [(ldap3.MODIFY_REPLACE, ["0"])]
+            values["pwdLastSet"] = ["0"]
         dn = ad.guid_dn(ref.native_id, system=self.system_id)
-        self._check(self._session.modify("set_password", dn, changes), "set_password")
+        self._replace("set_password", dn, values)
 
     def add_to_group(self, ref: AccountRef, group: str) -> None:
-        self._groups.change(self._read_ref(ref, "add_to_group"), group, add=True)
+        self._dir.change(self._dir.read_ref(ref, "add_to_group"), group, add=True)
 
     def remove_from_group(self, ref: AccountRef, group: str) -> None:
-        self._groups.change(self._read_ref(ref, "remove_from_group"), group, add=False)
+        self._dir.change(self._dir.read_ref(ref, "remove_from_group"), group, add=False)
 
     def revoke_sessions(self, ref: AccountRef) -> None:  # noqa: ARG002 - Protocol
         raise NotSupported(
@@ -188,26 +172,21 @@ class ActiveDirectoryConnector:
         )
 
     def move_to_leavers(self, ref: AccountRef) -> None:
-        entry = self._read_ref(ref, "move_to_leavers")
+        entry = self._dir.read_ref(ref, "move_to_leavers")
         leavers = self._settings.leavers_ou
         if not ad.same_dn(ad.parent_dn(entry.dn), leavers):
             result = self._session.modify_dn(
                 "move_to_leavers", entry.dn, ad.rdn_of(entry.dn), leavers
             )
             self._check(result, "move_to_leavers")
-        if (
-            self._can_hide()
-            and (entry.first(ad.HIDE_ATTRIBUTE) or "").upper() != "TRUE"
-        ):
-            hide = {ad.HIDE_ATTRIBUTE: [(ldap3.MODIFY_REPLACE, ["TRUE"])]}
+        hidden = (entry.first(ad.HIDE_ATTRIBUTE) or "").upper() == "TRUE"
+        if not hidden and self._dir.schema_has(ad.HIDE_ATTRIBUTE):
             dn = ad.guid_dn(ref.native_id, system=self.system_id)
-            self._check(
-                self._session.modify("move_to_leavers", dn, hide), "move_to_leavers"
-            )
+            self._replace("move_to_leavers", dn, {ad.HIDE_ATTRIBUTE: ["TRUE"]})
 
     def delete_account(self, ref: AccountRef) -> None:
         try:
-            entry = self._read_ref(ref, "delete_account")
+            entry = self._dir.read_ref(ref, "delete_account")
         except NotFound:
             return  # already gone
         # Tree delete, limited to this user object (it was just read as one):
@@ -225,14 +204,14 @@ class ActiveDirectoryConnector:
                 "iter_accounts", container, ad.PERSON_FILTER, ad.READ_ATTRIBUTES, size
             )
             for page in pages:
-                yield from self._states(page)
+                yield from self._dir.states(page)
 
     def check_password(self, ref: AccountRef, password: Secret) -> bool:
         if not password.reveal():
             # An empty password makes a simple bind "unauthenticated", which
             # servers accept without checking anything (RFC 4513 5.1.2).
             return False
-        entry = self._read_ref(ref, "check_password")
+        entry = self._dir.read_ref(ref, "check_password")
         result = self._session.probe_bind(entry.dn, password.reveal())
         if result.ok:
             return True
@@ -247,63 +226,28 @@ class ActiveDirectoryConnector:
 
     # -- helpers -------------------------------------------------------------
 
-    def _new_user_attributes(
+    def _add_user(
         self, spec: AccountSpec, password: Secret | None
-    ) -> dict[str, Any]:
-        disabled = not (spec.enabled and password is not None)
-        attributes: dict[str, Any] = {
-            "sAMAccountName": spec.username,
-            "userPrincipalName": f"{spec.username}@{self._settings.upn_suffix}",
-            "employeeID": spec.employee_id,
-            "userAccountControl": str(
-                ad.NORMAL_ACCOUNT | (ad.ACCOUNTDISABLE if disabled else 0)
-            ),
-        }
-        for ours, value in spec.attributes().items():
-            if value and ours == "manager_native_id":
-                attributes["manager"] = self._read_ref(
-                    AccountRef(value, ""), "create_account: manager"
-                ).dn
-            elif value:
-                attributes[ad.AD_NAMES[ours]] = value
-        if password is not None:
-            # One atomic add: the password, "must change" (pwdLastSet=0) and the
-            # enabled flag together, so a refused password leaves nothing behind.
-            attributes["unicodePwd"] = ad.password_value(password.reveal())
-            attributes["pwdLastSet"] = "0"
-        return attributes
-
-    def _read(self, dn: str, action: str) -> LdapEntry:
-        result, entries = self._session.search(
-            action, dn, ad.PERSON_FILTER, ad.READ_ATTRIBUTES, scope=ldap3.BASE
+    ) -> AccountRef | None:
+        """Add the account to users_ou; None if its DN is already taken."""
+        dn = f"CN={escape_rdn(spec.username)},{self._settings.users_ou}"
+        manager = spec.manager_native_id
+        attributes = ad.new_user_attributes(
+            spec,
+            password,
+            upn_suffix=self._settings.upn_suffix,
+            manager_dn=self._manager_dn(manager, "create_account") if manager else None,
         )
-        if result.name == "noSuchObject" or (result.ok and not entries):
-            raise NotFound(f"{action}: no account at {dn}", system=self.system_id)
-        self._check(result, action)
-        return entries[0]
-
-    def _read_ref(self, ref: AccountRef, action: str) -> LdapEntry:
-        return self._read(ad.guid_dn(ref.native_id, system=self.system_id), action)
-
-    def _find_one(self, condition: str) -> LdapEntry | None:
-        ldap_filter = f"(&{ad.PERSON_FILTER}{condition})"
-        result, entries = self._session.search(
-            "find_account", self._settings.base_dn, ldap_filter, ad.READ_ATTRIBUTES
+        result = self._session.add(
+            "create_account", dn, ad.USER_OBJECT_CLASS, attributes
         )
-        self._check(result, "find_account")
-        if len(entries) > 1:
-            raise Conflict(
-                f"find_account: {len(entries)} accounts match {condition}",
-                system=self.system_id,
-            )
-        return entries[0] if entries else None
+        if result.name == "entryAlreadyExists":
+            return None
+        self._check(result, "create_account")
+        return self._ref(self._dir.read(dn, "create_account"))
 
-    def _states(self, entries: Sequence[LdapEntry]) -> list[AccountState]:
-        dns = {
-            dn for e in entries for dn in (*e.values("memberOf"), *e.values("manager"))
-        }
-        known = self._groups.describe(dns)
-        return [ad.account_state(entry, known) for entry in entries]
+    def _manager_dn(self, native_id: str, action: str) -> str:
+        return self._dir.read_ref(AccountRef(native_id, ""), f"{action}: manager").dn
 
     def _ref(self, entry: LdapEntry) -> AccountRef:
         return AccountRef(ad.guid_of(entry), entry.first("sAMAccountName") or "")
@@ -317,17 +261,12 @@ class ActiveDirectoryConnector:
             return [leavers]
         return [users, leavers]
 
-    def _can_hide(self) -> bool:
-        """Whether the schema has msExchHideFromAddressLists (checked once)."""
-        if self._hide_supported is None:
-            schema = self._session.root_attribute("schemaNamingContext")
-            condition = ad.equality_filter("lDAPDisplayName", ad.HIDE_ATTRIBUTE)
-            result, found = self._session.search(
-                "read schema", schema, condition, ["lDAPDisplayName"], scope=ldap3.LEVEL
-            )
-            self._check(result, "read schema")
-            self._hide_supported = bool(found)
-        return self._hide_supported
+    def _replace(
+        self, action: str, dn: str, values: Mapping[str, Sequence[str | bytes]]
+    ) -> None:
+        """Replace each attribute's values (none: clear it), in one request."""
+        changes = {name: [(ldap3.MODIFY_REPLACE, vs)] for name, vs in values.items()}
+        self._check(self._session.modify(action, dn, changes), action)
 
     def _check(self, result: LdapResult, action: str) -> None:
         if not result.ok:

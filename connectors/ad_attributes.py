@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import to_dn
 
-from connectors.base import AccountRef, AccountState, NotFound, PolicyRefused
+from connectors.base import (
+    AccountRef,
+    AccountSpec,
+    AccountState,
+    NotFound,
+    PolicyRefused,
+    Secret,
+)
 from connectors.ldap_session import LdapEntry
 
 USER_OBJECT_CLASS = ("top", "person", "organizationalPerson", "user")
@@ -82,6 +89,35 @@ def check_identifiers(username: str, employee_id: str, *, system: str) -> None:
         raise PolicyRefused(
             f"user name {username!r} contains a character AD forbids", system=system
         )
+
+
+def new_user_attributes(
+    spec: AccountSpec,
+    password: Secret | None,
+    *,
+    upn_suffix: str,
+    manager_dn: str | None,
+) -> dict[str, str | bytes]:
+    """The attributes of the LDAP add that creates ``spec``'s account."""
+    disabled = not (spec.enabled and password is not None)  # no password: disabled
+    attributes: dict[str, str | bytes] = {
+        "sAMAccountName": spec.username,
+        "userPrincipalName": f"{spec.username}@{upn_suffix}",
+        "employeeID": spec.employee_id,
+        "userAccountControl": str(NORMAL_ACCOUNT | (ACCOUNTDISABLE if disabled else 0)),
+    }
+    if manager_dn:
+        attributes["manager"] = manager_dn
+    for ours, value in spec.attributes().items():
+        if value and ours in AD_NAMES:  # AD cannot hold empty strings
+            attributes[AD_NAMES[ours]] = value
+    if password is not None:
+        # One atomic add with the password, "must change" (pwdLastSet=0) and
+        # the enabled flag: Samba 4.17 and AD accept it, and a refused password
+        # leaves no half-made account behind.
+        attributes["unicodePwd"] = password_value(password.reveal())
+        attributes["pwdLastSet"] = "0"
+    return attributes
 
 
 def guid_dn(native_id: str, *, system: str) -> str:

@@ -1,6 +1,8 @@
-"""Groups in Active Directory: names to DNs, and memberships changed idempotently.
+"""Lookups in Active Directory: accounts, groups, the DNs they point at, the schema.
 
-Policies name groups by sAMAccountName; LDAP wants DNs. The DNs are cached
+Accounts are read by ``<GUID=...>`` DN and must be user objects (a stray GUID
+of an OU never reaches a write). Policies name groups by sAMAccountName;
+LDAP wants DNs. The group DNs are cached
 for the connector's life and looked up again when one goes stale (a group
 moved or renamed). Samba 4.17 ignores the permissive-modify control for
 ``member``: adding a member twice is ``entryAlreadyExists`` and removing a
@@ -10,20 +12,21 @@ answers are accepted as "already so".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import ldap3
 
+from connectors import ad_attributes as ad
 from connectors.ad_attributes import DnInfo, equality_filter, guid_of, same_dn
-from connectors.base import NotFound
+from connectors.base import AccountRef, AccountState, Conflict, NotFound
 from connectors.ldap_errors import LdapResult, error_for_result
 from connectors.ldap_session import LdapEntry, LdapSession
 
 _DESCRIBE_BATCH = 50  # DNs per OR-filter: keeps filters well under server limits
 
 
-class GroupDirectory:
-    """Group lookups and membership changes for one connector (not thread-safe)."""
+class AdDirectory:
+    """The lookups one AD connector needs (not thread-safe, like the session)."""
 
     def __init__(
         self, session: LdapSession, *, groups_base: str, base_dn: str, system: str
@@ -33,6 +36,54 @@ class GroupDirectory:
         self._base_dn = base_dn
         self._system = system
         self._dns: dict[str, str] = {}
+        self._schema: dict[str, bool] = {}
+
+    def read(self, dn: str, action: str) -> LdapEntry:
+        """The user object at ``dn`` (a ``<GUID=...>`` DN will do), or ``NotFound``."""
+        result, entries = self._session.search(
+            action, dn, ad.PERSON_FILTER, ad.READ_ATTRIBUTES, scope=ldap3.BASE
+        )
+        if result.name == "noSuchObject" or (result.ok and not entries):
+            raise NotFound(f"{action}: no account at {dn}", system=self._system)
+        self._check(result, action)
+        return entries[0]
+
+    def read_ref(self, ref: AccountRef, action: str) -> LdapEntry:
+        return self.read(ad.guid_dn(ref.native_id, system=self._system), action)
+
+    def find_one(self, condition: str) -> LdapEntry | None:
+        """The one account in the domain matching ``condition``, if any."""
+        ldap_filter = f"(&{ad.PERSON_FILTER}{condition})"
+        result, entries = self._session.search(
+            "find_account", self._base_dn, ldap_filter, ad.READ_ATTRIBUTES
+        )
+        self._check(result, "find_account")
+        if len(entries) > 1:
+            raise Conflict(
+                f"find_account: {len(entries)} accounts match {condition}",
+                system=self._system,
+            )
+        return entries[0] if entries else None
+
+    def states(self, entries: Sequence[LdapEntry]) -> list[AccountState]:
+        """The entries as ``AccountState``s, group and manager DNs resolved."""
+        dns = {
+            dn for e in entries for dn in (*e.values("memberOf"), *e.values("manager"))
+        }
+        known = self._describe(dns)
+        return [ad.account_state(entry, known) for entry in entries]
+
+    def schema_has(self, attribute: str) -> bool:
+        """Whether the schema defines ``attribute`` (asked once per name)."""
+        if attribute not in self._schema:
+            schema = self._session.root_attribute("schemaNamingContext")
+            condition = equality_filter("lDAPDisplayName", attribute)
+            result, found = self._session.search(
+                "read schema", schema, condition, ["lDAPDisplayName"], scope=ldap3.LEVEL
+            )
+            self._check(result, "read schema")
+            self._schema[attribute] = bool(found)
+        return self._schema[attribute]
 
     def dn_of(self, group: str, action: str) -> str:
         """The DN of the group named ``group``; ``NotFound`` if there is none."""
@@ -73,7 +124,7 @@ class GroupDirectory:
                 continue
             raise error_for_result(result, action=action, system=self._system)
 
-    def describe(self, dns: Iterable[str]) -> dict[str, DnInfo]:
+    def _describe(self, dns: Iterable[str]) -> dict[str, DnInfo]:
         """Names and objectGUIDs of the objects at ``dns`` (groups, managers),
         keyed by case-folded DN; DNs that no longer exist are left out."""
         wanted = sorted(set(dns))

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import ldap3
 
 from connectors.base import Secret
-from connectors.ldap_session import VerifiedTls
+from connectors.ldap_tls import VerifiedTls
 
 
 @dataclass(frozen=True)

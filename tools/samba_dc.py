@@ -11,7 +11,8 @@ DIR (``$IAM_SAMBA_DIR``, else ``/var/tmp/iam-samba``) holds everything::
 
 The domain, its admin password and every account in it are dummy data (8.33).
 Samba must run as root. Only the LDAP service runs (no SMB, DNS or Kerberos):
-fewer ports, and ready about half a second after launch.
+fewer ports, and ready about half a second after launch. To fill it, see
+``tools.samba_directory`` (``ensure_layout``, ``ensure_ous``, ``ensure_groups``).
 """
 
 from __future__ import annotations
@@ -29,57 +30,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import samba_directory
-from tools.samba_directory import (
-    Layout,
-    admin_connection,
-    delete_tree,
-    ensure_groups,
-    ensure_layout,
-    ensure_ous,
-)
+from tools import samba_directory, samba_provision
+
+# Re-exported: the facts of the test domain, and its error.
+from tools.samba_provision import ADMIN_PASSWORD as ADMIN_PASSWORD
+from tools.samba_provision import BASE_DN as BASE_DN
+from tools.samba_provision import DOMAIN as DOMAIN
+from tools.samba_provision import REALM as REALM
+from tools.samba_provision import SambaError as SambaError
 from tools.tls import Pki, ensure_test_pki
 
-REALM = "CORP.EXAMPLE.TEST"
-DOMAIN = "CORP"
-BASE_DN = "DC=corp,DC=example,DC=test"
 ADMIN_USER = "Administrator@corp.example.test"
-# A dummy credential for a throwaway, loopback-only test DC (8.33).
-ADMIN_PASSWORD = "Dummy-Adm1n-Passw0rd"  # noqa: S105
 URL = "ldaps://127.0.0.1:636"
 DEFAULT_DIR = Path("/var/tmp/iam-samba")  # noqa: S108 - survives reboots of /tmp
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-MIN_PASSWORD_LENGTH = 8  # 5.17 / 8.5: at least 8 characters
-# Bump when the provisioning options change: older domains are then redone.
-PROVISION_VERSION = "3"
-
-__all__ = [
-    "ADMIN_PASSWORD",
-    "ADMIN_USER",
-    "BASE_DN",
-    "REALM",
-    "URL",
-    "DomainController",
-    "Layout",
-    "SambaError",
-    "SambaNotInstalled",
-    "acquire",
-    "admin_connection",
-    "default_directory",
-    "delete_tree",
-    "ensure_groups",
-    "ensure_layout",
-    "ensure_ous",
-    "release",
-    "start",
-    "status",
-    "stop",
-]
-
-
-class SambaError(RuntimeError):
-    """The DC could not be provisioned, started or stopped; the message says why."""
 
 
 class SambaNotInstalled(SambaError):
@@ -133,9 +98,10 @@ def release(directory: Path) -> bool:
     the DC was stopped."""
     with _locked(directory):
         _lease(directory, os.getpid()).unlink(missing_ok=True)
-        leases = _lease(directory, 0).parent.glob("*.lease")
-        if any(_alive(int(lease.stem)) for lease in leases):
-            return False
+        for lease in _lease(directory, 0).parent.glob("*.lease"):
+            if _running(int(lease.stem)):
+                return False
+            lease.unlink()  # a session that died without releasing
         if not _auto_stop_marker(directory).exists():
             return False
         _auto_stop_marker(directory).unlink()
@@ -175,8 +141,10 @@ def _start_locked(directory: Path) -> DomainController:
             f"something else answers on {URL} ({answer}); stop it or use its --dir"
         )
     if _our_pid(directory) is None:
-        if not _provisioned(directory):
-            _provision(directory, pki)
+        if os.geteuid() != 0:
+            raise SambaError("a Samba AD DC must be provisioned and started as root")
+        if not samba_provision.is_provisioned(directory / "domain"):
+            samba_provision.provision(directory / "domain", directory, pki)
         _launch(directory)
     _wait_until_ready(directory, pki)
     return _facts(directory, pki, started_here=True)
@@ -193,68 +161,6 @@ def _facts(directory: Path, pki: Pki, *, started_here: bool) -> DomainController
         directory=directory,
         started_here=started_here,
     )
-
-
-def _provision(directory: Path, pki: Pki) -> None:
-    domain = directory / "domain"
-    shutil.rmtree(domain, ignore_errors=True)  # a half-provisioned domain is redone
-    domain.mkdir(parents=True)
-    # An empty config, so the host's /etc/samba/smb.conf does not leak in.
-    (domain / "provision.conf").touch()
-    options = {
-        "interfaces": "lo",
-        "bind interfaces only": "yes",
-        "server services": "ldap",
-        "tls enabled": "yes",
-        "tls keyfile": str(pki.server_key),
-        "tls certfile": str(pki.server_cert),
-        "tls cafile": str(pki.ca_cert),
-        "pid directory": str(directory / "run"),
-        "log file": str(directory / "samba.log"),
-    }
-    _run_tool(
-        "domain", "provision", f"--configfile={domain / 'provision.conf'}",
-        f"--realm={REALM}", f"--domain={DOMAIN}", "--server-role=dc",
-        "--dns-backend=NONE", "--use-rfc2307", "--host-name=iamdc",
-        f"--targetdir={domain}", f"--adminpass={ADMIN_PASSWORD}",
-        *(f"--option={name}={value}" for name, value in options.items()),
-    )  # fmt: skip
-    # Samba accepts the previous password for 60 minutes after a reset (as AD
-    # does for NTLM); a reset must lock the old one out at once (5.16).
-    # provision does not write this option to smb.conf, so we add it.
-    conf = domain / "etc" / "smb.conf"
-    conf.write_text(
-        conf.read_text().replace(
-            "[global]\n", "[global]\n\told password allowed period = 0\n", 1
-        )
-    )
-    # The organisation's password rule (5.17): 8+ characters, several kinds;
-    # Samba's default minimum is 7. No minimum age, so tests may reset freely.
-    _run_tool(
-        "domain", "passwordsettings", "set", f"--configfile={domain / 'etc/smb.conf'}",
-        f"-H{domain / 'private/sam.ldb'}", f"--min-pwd-length={MIN_PASSWORD_LENGTH}",
-        "--min-pwd-age=0", "--complexity=on",
-    )  # fmt: skip
-    (domain / ".provisioned").write_text(PROVISION_VERSION)
-
-
-def _provisioned(directory: Path) -> bool:
-    """Fully provisioned, with the options of this version of the tool."""
-    marker = directory / "domain" / ".provisioned"
-    return marker.exists() and marker.read_text() == PROVISION_VERSION
-
-
-def _run_tool(*args: str) -> None:
-    tool = shutil.which("samba-tool") or "samba-tool"
-    # A fixed argv, no shell. The admin password shows in `ps` for the few
-    # seconds this takes; it is a dummy on a loopback-only DC (8.33).
-    done = subprocess.run(  # noqa: S603
-        [tool, *args], capture_output=True, text=True, timeout=300, check=False
-    )
-    if done.returncode != 0:
-        raise SambaError(
-            f"samba-tool {args[0]} {args[1]} failed:\n{done.stderr[-2000:]}"
-        )
 
 
 def _launch(directory: Path) -> None:
@@ -301,7 +207,7 @@ def _stop_locked(directory: Path) -> bool:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
-    while _group_alive(pid):
+    while _running(pid) or _running(pid, group=True):
         if time.monotonic() > deadline:
             # Samba daemonised with setsid, so its process group is only ours.
             os.killpg(pid, signal.SIGKILL)
@@ -325,21 +231,13 @@ def _our_pid(directory: Path) -> int | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def _running(pid: int, *, group: bool = False) -> bool:
     try:
-        os.kill(pid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
+        return True  # it exists, as someone else's
     return True
 
 

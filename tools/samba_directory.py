@@ -14,7 +14,8 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.dn import escape_rdn
 
-from connectors.ldap_session import VerifiedTls, close_connection
+from connectors.ldap_session import close_connection
+from connectors.ldap_tls import VerifiedTls
 
 if TYPE_CHECKING:
     from tools.samba_dc import DomainController
