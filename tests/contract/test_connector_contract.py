@@ -19,8 +19,10 @@ from connectors.base import (
     NotFound,
     NotSupported,
     PolicyRefused,
+    RetryableError,
     Secret,
 )
+from connectors.fake import FakeConnector
 from tests.contract.conftest import Target
 
 STRONG = Secret("Correct-Horse-42")
@@ -261,3 +263,43 @@ def test_revoking_sessions_works_or_is_declared_unsupported(target: Target) -> N
     else:
         with pytest.raises(NotSupported):
             target.connector.revoke_sessions(ref)
+
+
+def test_a_missing_manager_is_not_found(target: Target) -> None:
+    ghost = "00000000-0000-4000-8000-000000000000"
+
+    with pytest.raises(NotFound):
+        target.connector.create_account(
+            person(target, "orphan", manager_native_id=ghost), STRONG
+        )
+
+
+# -- the fake's own test controls ----------------------------------------------
+
+
+def test_the_fake_records_calls_with_secrets_masked() -> None:
+    fake = FakeConnector(known_groups={"staff"})
+    spec = AccountSpec("rec", "E1", "Jiro", "Sato", "rec@example.test")
+
+    ref = fake.create_account(spec, STRONG)
+    fake.set_password(ref, OTHER_STRONG, must_change=True)
+
+    assert fake.calls == [
+        ("create_account", (spec, "***")),
+        ("set_password", (ref, "***", True)),
+    ]
+    assert STRONG.reveal() not in repr(fake.calls)
+
+
+def test_the_fake_simulates_an_outage_and_injected_errors() -> None:
+    fake = FakeConnector()
+    spec = AccountSpec("flaky", "E2", "Jiro", "Sato", "flaky@example.test")
+    fake.outage = True
+    with pytest.raises(RetryableError):
+        fake.create_account(spec, None)
+    fake.outage = False
+
+    fake.fail_next("create_account", Conflict("injected"))
+    with pytest.raises(Conflict, match="injected"):
+        fake.create_account(spec, None)
+    assert fake.create_account(spec, None).username == "flaky"  # only once
