@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import ldap3
 
 from connectors.base import Secret
+from connectors.ldap_session import SafeConnection
 from connectors.ldap_tls import VerifiedTls
 
 
@@ -69,7 +70,7 @@ def ldap_connection_factory(settings: ADSettings) -> Callable[[], Any]:
             get_info=ldap3.NONE,
             connect_timeout=settings.connect_timeout,
         )
-        return ldap3.Connection(
+        return SafeConnection(
             server,
             user=settings.bind_user,
             password=settings.bind_password.reveal(),

@@ -56,6 +56,14 @@ Changes = Mapping[str, Sequence[tuple[str, Sequence[Value]]]]
 Control = tuple[str, bool, Any]
 
 
+class SafeConnection(ldap3.Connection):  # type: ignore[misc]  # ldap3 is untyped
+    """An ldap3 ``Connection`` whose repr hides the password; ldap3's own
+    repr shows it, and reprs end up in tracebacks and logs."""
+
+    def __repr__(self) -> str:
+        return str(self.repr_with_sensitive_data_stripped())
+
+
 @dataclass(frozen=True)
 class LdapEntry:
     """One search result: its DN and raw attribute values (names lower-case)."""
@@ -228,7 +236,7 @@ class LdapSession:
         """Bind as ``user`` on a separate, short-lived connection to the same
         server, and report the result. The service connection is untouched."""
         server = self._bound().server
-        probe = ldap3.Connection(
+        probe = SafeConnection(
             server,
             user=user,
             password=password,

@@ -14,7 +14,7 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.dn import escape_rdn
 
-from connectors.ldap_session import close_connection
+from connectors.ldap_session import SafeConnection, close_connection
 from connectors.ldap_tls import VerifiedTls
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def connect(url: str, user: str, password: str, ca_file: str) -> Any:
         get_info=ldap3.NONE,
         connect_timeout=5,
     )
-    connection = ldap3.Connection(
+    connection = SafeConnection(
         server, user=user, password=password, raise_exceptions=True, receive_timeout=30
     )
     try:

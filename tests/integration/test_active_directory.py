@@ -232,6 +232,7 @@ def test_a_dropped_connection_is_reopened_once(
 
     assert connector.get_account(ref).ref == ref
     assert len(made) == 2
+    assert ad_settings.bind_password.reveal() not in repr(made[1])
     connector.close()
 
 
