@@ -149,7 +149,7 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
 
 
 def _write_cert(path: Path, cert: x509.Certificate) -> None:
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_atomically(path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -158,12 +158,19 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    # Create with 0600 from the start: the key is never world-readable, and
-    # Samba refuses a TLS key file other users can read.
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # 0600 from the first byte: Samba refuses a key file others can read.
+    _write_atomically(path, pem, 0o600)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    # Write aside, then rename: a server or client reading meanwhile sees the
+    # old file or the new one, never half of one.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write(data)
+    os.replace(temporary, path)
 
 
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
