@@ -152,8 +152,9 @@ class ActiveDirectoryConnector:
         values: dict[str, list[str | bytes]] = {
             "unicodePwd": [ad.password_value(password.reveal())]
         }
-        # An admin reset stamps pwdLastSet with "now" by itself, which also
-        # clears an earlier must-change; 0 in the same request sets it again.
+        # 5.17: the caller decides whether this password must change. An admin
+        # reset stamps pwdLastSet with "now" by itself, which also clears an
+        # earlier must-change; 0 in the same request sets it again.
         if must_change:
             values["pwdLastSet"] = ["0"]
         dn = ad.guid_dn(ref.native_id, system=self.system_id)
@@ -172,6 +173,8 @@ class ActiveDirectoryConnector:
         )
 
     def move_to_leavers(self, ref: AccountRef) -> None:
+        # 5.16 / 5.18: a leaver's account is kept (disabled, for audit and
+        # asset return) apart from active ones until it is deleted.
         entry = self._dir.read_ref(ref, "move_to_leavers")
         leavers = self._settings.leavers_ou
         if not ad.same_dn(ad.parent_dn(entry.dn), leavers):

@@ -112,9 +112,9 @@ def new_user_attributes(
         if value and ours in AD_NAMES:  # AD cannot hold empty strings
             attributes[AD_NAMES[ours]] = value
     if password is not None:
-        # One atomic add with the password, "must change" (pwdLastSet=0) and
-        # the enabled flag: Samba 4.17 and AD accept it, and a refused password
-        # leaves no half-made account behind.
+        # One atomic add with the password, "must change" (pwdLastSet=0: an
+        # issued password is temporary, 5.17) and the enabled flag: Samba 4.17
+        # and AD accept it, and a refused password leaves no half-made account.
         attributes["unicodePwd"] = password_value(password.reveal())
         attributes["pwdLastSet"] = "0"
     return attributes
