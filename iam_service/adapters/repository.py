@@ -263,6 +263,15 @@ class OperationRepository(_Repository):
             query = query.where(t.c.status == status)
         return self.session.scalars(query.order_by(t.c.id.desc()).limit(limit)).all()
 
+    def dead_after(self, account_key: str, operation_id: int) -> Sequence[Operation]:
+        t = orm.operations_table
+        query = select(Operation).where(
+            t.c.account_key == account_key,
+            t.c.status == OperationStatus.DEAD,
+            t.c.id > operation_id,
+        )
+        return self.session.scalars(query.order_by(t.c.id)).all()
+
     def counts_by_status(self) -> dict[str, int]:
         t = orm.operations_table
         rows = self.session.execute(

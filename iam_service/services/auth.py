@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from passlib.context import CryptContext
 
@@ -22,9 +23,13 @@ from iam_service.services.unit_of_work import UnitOfWorkFactory
 
 TOKEN_PREFIX = "iam_"  # noqa: S105 - a format marker, not a secret
 _PASSWORDS = CryptContext(schemes=["argon2"], deprecated="auto")
-# Verifying against this keeps the time of "no such user" equal to a wrong
-# password, so user names cannot be probed.
-_DUMMY_HASH = _PASSWORDS.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verifying against this keeps the time of "no such user" equal to a
+    # wrong password, so user names cannot be probed.
+    return str(_PASSWORDS.hash("not-a-real-password-" + secrets.token_hex(8)))
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
-        _PASSWORDS.verify(password, _DUMMY_HASH)
+        _PASSWORDS.verify(password, _dummy_hash())
         return False
     return bool(_PASSWORDS.verify(password, password_hash))
 

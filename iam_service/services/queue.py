@@ -146,17 +146,21 @@ class OperationQueue:
             return op.status
 
     def retry_dead(self, operation_id: int, actor: str) -> Operation | None:
-        """Put a dead operation back in the queue (``iamctl ops retry``)."""
+        """Put a dead operation back in the queue (``iamctl ops retry``), with
+        the later dead operations on the same account, which usually died
+        because of it; they run again in their order."""
         with self.uow_factory() as uow:
             op = uow.operations.get(operation_id)
             if op is None or op.status is not OperationStatus.DEAD:
                 return None
-            op.status, op.attempts = OperationStatus.PENDING, 0
-            op.next_attempt_at = uow.clock.now()
-            op.finished_at = None
-            uow.record(
-                actor, "operation.requeued", _target(op), after={"operation": op.id}
-            )
+            later = uow.operations.dead_after(op.account_key, op.id or 0)
+            for each in (op, *later):
+                each.status, each.attempts = OperationStatus.PENDING, 0
+                each.next_attempt_at = uow.clock.now()
+                each.finished_at = None
+                uow.record(
+                    actor, "operation.requeued", _target(each), after={"operation": each.id}
+                )
             uow.commit()
             return op
 

@@ -75,8 +75,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.rollback()
+        # close() rolls back whatever was not committed, and keeps the loaded
+        # state of returned objects readable (rollback() would expire it).
         self.session.close()
+        self._pending = _Pending()
 
     @property
     def is_postgres(self) -> bool:

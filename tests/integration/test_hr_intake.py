@@ -22,11 +22,19 @@ Api = Callable[[Role], TestClient]
 
 
 def _counts(c: Container) -> dict[str, int]:
-    tables = {"persons": orm.persons, "events": orm.hr_events, "ops": orm.operations_table,
-              "audit": orm.audit_records, "accounts": orm.accounts, "grants": orm.grants}
+    tables = {
+        "persons": orm.persons,
+        "events": orm.hr_events,
+        "ops": orm.operations_table,
+        "audit": orm.audit_records,
+        "accounts": orm.accounts,
+        "grants": orm.grants,
+    }
     with c.session_factory() as s:
-        return {name: int(s.scalar(select(func.count()).select_from(t)) or 0)
-                for name, t in tables.items()}
+        return {
+            name: int(s.scalar(select(func.count()).select_from(t)) or 0)
+            for name, t in tables.items()
+        }
 
 
 def _groups(fake: FakeConnector, username: str) -> set[str]:
@@ -39,16 +47,23 @@ def test_a_hire_creates_an_enabled_account_with_exactly_the_birthright_groups(
     container: Container, api: Api, fake_ad: FakeConnector
 ) -> None:
     hr = api(Role.HR)
-    response = hr.post("/api/v1/hr/events", json=hire("E1001", "SALES", "Manager",
-                                                        given_name="Hanako",
-                                                        family_name="Yamada"))
+    response = hr.post(
+        "/api/v1/hr/events",
+        json=hire(
+            "E1001", "SALES", "Manager", given_name="Hanako", family_name="Yamada"
+        ),
+    )
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "applied" and body["person_status"] == "active"
     drain(container)
     state = fake_ad.find_account(username="hyamada")
     assert state is not None and state.enabled and state.employee_id == "E1001"
-    assert _groups(fake_ad, "hyamada") == {"GG-All-Staff", "GG-Sales", "GG-Sales-Managers"}
+    assert _groups(fake_ad, "hyamada") == {
+        "GG-All-Staff",
+        "GG-Sales",
+        "GG-Sales-Managers",
+    }
     identity = api(Role.AUDITOR).get("/api/v1/identities/E1001").json()
     [account] = identity["accounts"]
     assert account["state"] == "enabled" and account["in_sync"]
@@ -83,12 +98,26 @@ def test_an_older_event_arriving_late_does_not_undo_a_newer_one(
     container: Container, api: Api, fake_ad: FakeConnector
 ) -> None:
     hr = api(Role.HR)
-    hr.post("/api/v1/hr/events", json=hire("E1004", "SALES",
-                                           effective_at="2026-11-20T09:00:00+09:00"))
-    newer = event("update", "E1004", "u-new", department="ENG", title="Engineer",
-                  effective_at="2026-11-24T09:00:00+09:00")
-    older = event("update", "E1004", "u-old", department="FIN", title="Clerk",
-                  effective_at="2026-11-22T09:00:00+09:00")
+    hr.post(
+        "/api/v1/hr/events",
+        json=hire("E1004", "SALES", effective_at="2026-11-20T09:00:00+09:00"),
+    )
+    newer = event(
+        "update",
+        "E1004",
+        "u-new",
+        department="ENG",
+        title="Engineer",
+        effective_at="2026-11-24T09:00:00+09:00",
+    )
+    older = event(
+        "update",
+        "E1004",
+        "u-old",
+        department="FIN",
+        title="Clerk",
+        effective_at="2026-11-22T09:00:00+09:00",
+    )
     assert hr.post("/api/v1/hr/events", json=newer).json()["status"] == "applied"
     late = hr.post("/api/v1/hr/events", json=older)
     assert late.status_code == 202 and late.json()["status"] == "stale"
@@ -136,12 +165,20 @@ def test_a_transfer_swaps_the_old_departments_groups_for_the_new(
     container: Container, api: Api, fake_ad: FakeConnector
 ) -> None:
     hr = api(Role.HR)
-    hr.post("/api/v1/hr/events", json=hire("E1007", "FIN", "Manager", given_name="Jiro",
-                                           family_name="Sato"))
+    hr.post(
+        "/api/v1/hr/events",
+        json=hire("E1007", "FIN", "Manager", given_name="Jiro", family_name="Sato"),
+    )
     drain(container)
-    assert _groups(fake_ad, "jsato") == {"GG-All-Staff", "GG-Finance", "GG-Finance-Approvers"}
-    hr.post("/api/v1/hr/events",
-            json=event("update", "E1007", "move-1007", department="SALES", title="Staff"))
+    assert _groups(fake_ad, "jsato") == {
+        "GG-All-Staff",
+        "GG-Finance",
+        "GG-Finance-Approvers",
+    }
+    hr.post(
+        "/api/v1/hr/events",
+        json=event("update", "E1007", "move-1007", department="SALES", title="Staff"),
+    )
     drain(container)
     assert _groups(fake_ad, "jsato") == {"GG-All-Staff", "GG-Sales"}
     state = fake_ad.find_account(username="jsato")
@@ -152,8 +189,10 @@ def test_a_termination_disables_the_account_and_removes_its_groups(
     container: Container, api: Api, fake_ad: FakeConnector
 ) -> None:
     hr = api(Role.HR)
-    hr.post("/api/v1/hr/events", json=hire("E1008", "HR", given_name="Yuki",
-                                           family_name="Ito"))
+    hr.post(
+        "/api/v1/hr/events",
+        json=hire("E1008", "HR", given_name="Yuki", family_name="Ito"),
+    )
     drain(container)
     response = hr.post("/api/v1/hr/events", json=event("terminate", "E1008", "t-1008"))
     assert response.status_code == 202
@@ -171,11 +210,15 @@ def test_a_future_termination_waits_for_its_time(
     container: Container, api: Api, fake_ad: FakeConnector, clock: FrozenClock
 ) -> None:
     hr = api(Role.HR)
-    hr.post("/api/v1/hr/events", json=hire("E1009", given_name="Ken", family_name="Mori"))
+    hr.post(
+        "/api/v1/hr/events", json=hire("E1009", given_name="Ken", family_name="Mori")
+    )
     drain(container)
     later = (clock.now() + timedelta(days=3)).isoformat()
-    response = hr.post("/api/v1/hr/events",
-                       json=event("terminate", "E1009", "t-1009", effective_at=later))
+    response = hr.post(
+        "/api/v1/hr/events",
+        json=event("terminate", "E1009", "t-1009", effective_at=later),
+    )
     assert response.json()["status"] == "scheduled"
     assert lifecycle.apply_due_terminations(container.uow, container.lifecycle) == 0
     drain(container)
@@ -192,7 +235,9 @@ def test_an_urgent_termination_runs_now_whatever_the_date(
     container: Container, api: Api, fake_ad: FakeConnector, clock: FrozenClock
 ) -> None:
     hr = api(Role.HR)
-    hr.post("/api/v1/hr/events", json=hire("E1010", given_name="Aya", family_name="Kato"))
+    hr.post(
+        "/api/v1/hr/events", json=hire("E1010", given_name="Aya", family_name="Kato")
+    )
     later = (clock.now() + timedelta(days=30)).isoformat()
     body = event("terminate", "E1010", "t-1010", effective_at=later) | {"urgent": True}
     assert hr.post("/api/v1/hr/events", json=body).json()["status"] == "applied"
@@ -201,12 +246,19 @@ def test_an_urgent_termination_runs_now_whatever_the_date(
     assert state is not None and not state.enabled
 
 
-def test_bad_input_gets_a_clear_4xx_and_writes_nothing(container: Container, api: Api) -> None:
+def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
+    container: Container, api: Api
+) -> None:
     hr = api(Role.HR)
-    hr.post("/api/v1/hr/events", json=hire("E1011", given_name="Mai", family_name="Abe"))
+    hr.post(
+        "/api/v1/hr/events", json=hire("E1011", given_name="Mai", family_name="Abe")
+    )
     before = _counts(container)
-    malformed = hr.post("/api/v1/hr/events", content=b'{"event_id": "x", ',
-                        headers={"content-type": "application/json"})
+    malformed = hr.post(
+        "/api/v1/hr/events",
+        content=b'{"event_id": "x", ',
+        headers={"content-type": "application/json"},
+    )
     assert malformed.status_code == 400
     assert malformed.json()["error"]["code"] == "malformed_json"
     no_id = hire("E1012")
@@ -214,17 +266,22 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(container: Container, api
     missing = hr.post("/api/v1/hr/events", json=no_id)
     assert missing.status_code == 422
     assert "employee.employee_id" in missing.json()["error"]["message"]
-    taken = hr.post("/api/v1/hr/events", json=hire("E1011", event_id="h-dup",
-                                                    given_name="Other", family_name="Person"))
+    taken = hr.post(
+        "/api/v1/hr/events",
+        json=hire("E1011", event_id="h-dup", given_name="Other", family_name="Person"),
+    )
     assert taken.status_code == 409
     assert "already used by Mai Abe" in taken.json()["error"]["message"]
     unknown = hr.post("/api/v1/hr/events", json=event("terminate", "E9999", "t-9999"))
     assert unknown.status_code == 404
     assert "E9999" in unknown.json()["error"]["message"]
-    same_mail = hr.post("/api/v1/hr/events",
-                        json=hire("E1013", email="e1011@example.test"))
+    same_mail = hr.post(
+        "/api/v1/hr/events", json=hire("E1013", email="e1011@example.test")
+    )
     assert same_mail.status_code == 409
-    naive = hr.post("/api/v1/hr/events", json=hire("E1014", effective_at="2026-12-01T09:00"))
+    naive = hr.post(
+        "/api/v1/hr/events", json=hire("E1014", effective_at="2026-12-01T09:00")
+    )
     assert naive.status_code == 422
     assert _counts(container) == before
 

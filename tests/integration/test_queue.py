@@ -103,9 +103,14 @@ def test_a_permanent_error_is_dead_at_once_with_the_reason(
     _submit(container, hire("E2005"))
     drain(container)
     with container.uow() as uow:
-        [dead] = uow.operations.list(OperationStatus.DEAD)
-        assert dead.attempts == 1
-        assert "insufficient access rights" in (dead.last_error or "")
+        dead = {o.kind: o for o in uow.operations.list(OperationStatus.DEAD)}
+        create = dead[OperationKind.CREATE_ACCOUNT]
+        assert create.attempts == 1
+        assert "insufficient access rights" in (create.last_error or "")
+        # What depended on the account says why it could not run.
+        assert "was never created" in (
+            dead[OperationKind.ADD_TO_GROUP].last_error or ""
+        )
 
 
 def test_a_dead_workers_operation_is_taken_over_after_its_lease(
@@ -133,7 +138,14 @@ def test_a_dead_operation_can_be_retried_by_an_operator(
     _submit(container, hire("E2007", given_name="Nao", family_name="Iida"))
     drain(container)
     with container.uow() as uow:
-        [dead] = uow.operations.list(OperationStatus.DEAD)
-    assert container.queue.retry_dead(dead.id or 0, "cli:test") is not None
+        create = next(
+            o
+            for o in uow.operations.list(OperationStatus.DEAD)
+            if o.kind is OperationKind.CREATE_ACCOUNT
+        )
+    # Retrying the create also requeues what died behind it on that account.
+    assert container.queue.retry_dead(create.id or 0, "cli:test") is not None
     drain(container)
-    assert fake_ad.find_account(username="niida") is not None
+    state = fake_ad.find_account(username="niida")
+    assert state is not None and state.groups == {"GG-All-Staff", "GG-Sales"}
+    assert all(status == "succeeded" for _, status, _ in _ops(container))

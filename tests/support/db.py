@@ -74,9 +74,7 @@ def empty_pg_schema(schema: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> TestDatabase:

@@ -25,9 +25,18 @@ from jobs.worker import ConnectorPool, Worker, WorkerConfig
 from tests.support.db import TestDatabase
 
 POLICY_GROUPS = (
-    "GG-All-Staff", "GG-Contractors", "GG-Sales", "GG-Sales-Managers", "GG-Engineering",
-    "GG-Eng-Leads", "GG-Finance", "GG-Finance-Approvers", "GG-HR", "GG-IT",
-    "GG-General-Affairs", "Domain Admins",
+    "GG-All-Staff",
+    "GG-Contractors",
+    "GG-Sales",
+    "GG-Sales-Managers",
+    "GG-Engineering",
+    "GG-Eng-Leads",
+    "GG-Finance",
+    "GG-Finance-Approvers",
+    "GG-HR",
+    "GG-IT",
+    "GG-General-Affairs",
+    "Domain Admins",
 )
 START = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # 09:30 in Tokyo
 
@@ -66,7 +75,9 @@ def build(
 def drain(container: Container) -> int:
     """Run every operation that is due now, as a worker would."""
     pool = ConnectorPool(container.connector_factory)
-    return Worker(container.queue, pool, WorkerConfig(threads=1), worker_id="test").drain()
+    return Worker(
+        container.queue, pool, WorkerConfig(threads=1), worker_id="test"
+    ).drain()
 
 
 @pytest.fixture
@@ -94,10 +105,12 @@ def api(container: Container) -> Iterator[Callable[[Role], TestClient]]:
     clients: list[TestClient] = []
 
     def client(role: Role) -> TestClient:
-        token = container.auth.create_token(f"test-{role}-{len(clients)}", role,
-                                            actor="test")
-        tc = TestClient(create_app(container),
-                        headers={"Authorization": f"Bearer {token}"})
+        token = container.auth.create_token(
+            f"test-{role}-{len(clients)}", role, actor="test"
+        )
+        tc = TestClient(
+            create_app(container), headers={"Authorization": f"Bearer {token}"}
+        )
         clients.append(tc)
         return tc
 
@@ -106,8 +119,13 @@ def api(container: Container) -> Iterator[Callable[[Role], TestClient]]:
         tc.close()
 
 
-def hire(employee_id: str, department: str = "SALES", title: str = "Staff",
-         event_id: str | None = None, **extra: Any) -> dict[str, Any]:
+def hire(
+    employee_id: str,
+    department: str = "SALES",
+    title: str = "Staff",
+    event_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A hire event body with dummy data (8.33)."""
     employee = {
         "employee_id": employee_id,
@@ -118,14 +136,21 @@ def hire(employee_id: str, department: str = "SALES", title: str = "Staff",
         "title": title,
         **extra.pop("employee", {}),
     }
-    return {"event_id": event_id or f"hire-{employee_id}", "type": "hire",
-            "employee": employee, **extra}
+    return {
+        "event_id": event_id or f"hire-{employee_id}",
+        "type": "hire",
+        "employee": employee,
+        **extra,
+    }
 
 
 def event(kind: str, employee_id: str, event_id: str, **fields: Any) -> dict[str, Any]:
     effective = fields.pop("effective_at", None)
-    body: dict[str, Any] = {"event_id": event_id, "type": kind,
-                            "employee": {"employee_id": employee_id, **fields}}
+    body: dict[str, Any] = {
+        "event_id": event_id,
+        "type": kind,
+        "employee": {"employee_id": employee_id, **fields},
+    }
     if effective:
         body["effective_at"] = effective
     return body
