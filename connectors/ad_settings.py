@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 import ldap3
 
 from connectors.base import Secret
-from connectors.ldap_session import SafeConnection
-from connectors.ldap_tls import VerifiedTls
+from connectors.ldap_connection import SafeConnection, VerifiedTls
 
 
 @dataclass(frozen=True)

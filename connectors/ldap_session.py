@@ -19,21 +19,20 @@ one request at a time. Give each worker thread its own connector.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ldap3
-from ldap3.core.exceptions import (
-    LDAPCommunicationError,
-    LDAPOperationResult,
-    LDAPResponseTimeoutError,
-    LDAPStartTLSError,
-)
+from ldap3.core.exceptions import LDAPOperationResult
 
 from connectors.base import PermanentError
+from connectors.ldap_connection import (
+    CONNECTION_ERRORS,
+    SafeConnection,
+    close_connection,
+)
 from connectors.ldap_errors import (
     LdapResult,
     error_for_exception,
@@ -44,24 +43,10 @@ from connectors.ldap_errors import (
 _log = logging.getLogger(__name__)
 
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
-_CONNECTION_ERRORS = (
-    LDAPCommunicationError,
-    LDAPResponseTimeoutError,
-    LDAPStartTLSError,
-    OSError,  # ssl.SSLError and socket errors ldap3 lets through
-)
 
 Value = str | bytes | int
 Changes = Mapping[str, Sequence[tuple[str, Sequence[Value]]]]
 Control = tuple[str, bool, Any]
-
-
-class SafeConnection(ldap3.Connection):  # type: ignore[misc]  # ldap3 is untyped
-    """An ldap3 ``Connection`` whose repr hides the password; ldap3's own
-    repr shows it, and reprs end up in tracebacks and logs."""
-
-    def __repr__(self) -> str:
-        return str(self.repr_with_sensitive_data_stripped())
 
 
 @dataclass(frozen=True)
@@ -81,16 +66,6 @@ class LdapEntry:
     def first(self, name: str) -> str | None:
         values = self.values(name)
         return values[0] if values else None
-
-
-def close_connection(connection: Any) -> None:
-    """Unbind, and close the socket ldap3 leaves open when ``open`` fails."""
-    with contextlib.suppress(*_CONNECTION_ERRORS):
-        connection.unbind()
-    leftover = getattr(connection, "socket", None)
-    if leftover is not None:
-        leftover.close()
-        connection.socket = None
 
 
 def _result(raw: Mapping[str, Any] | None) -> LdapResult:
@@ -248,7 +223,7 @@ class LdapSession:
             self._secure(probe)
             probe.bind(read_server_info=False)
             return _result(probe.result)
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             raise error_for_exception(
                 exc, action="test bind", system=self._system
             ) from exc
@@ -260,7 +235,7 @@ class LdapSession:
     ) -> tuple[LdapResult, Any]:
         try:
             return self._attempt(request)
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self.close()
             if not retry:
                 raise error_for_exception(
@@ -271,7 +246,7 @@ class LdapSession:
             )
         try:
             return self._attempt(request)
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self.close()
             raise error_for_exception(exc, action=action, system=self._system) from exc
 

@@ -14,8 +14,7 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.dn import escape_rdn
 
-from connectors.ldap_session import SafeConnection, close_connection
-from connectors.ldap_tls import VerifiedTls
+from connectors.ldap_connection import SafeConnection, VerifiedTls, close_connection
 
 if TYPE_CHECKING:
     from tools.samba_dc import DomainController
