@@ -205,7 +205,9 @@ class Connector(Protocol):
         """Read the account back by native id; ``NotFound`` if it is gone."""
         ...
 
-    def update_account(self, ref: AccountRef, changes: Mapping[str, str | None]) -> None:
+    def update_account(
+        self, ref: AccountRef, changes: Mapping[str, str | None]
+    ) -> None:
         """Set attributes (names from ``ATTRIBUTE_NAMES``); None clears one."""
         ...
 
@@ -213,7 +215,9 @@ class Connector(Protocol):
         """Enable or disable sign-in."""
         ...
 
-    def set_password(self, ref: AccountRef, password: Secret, *, must_change: bool) -> None:
+    def set_password(
+        self, ref: AccountRef, password: Secret, *, must_change: bool
+    ) -> None:
         """Reset the password. A value the system's policy refuses raises
         ``PolicyRefused`` quoting the system's reason."""
         ...

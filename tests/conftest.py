@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.samba",
     "tests.support.db",
     "tests.support.service",
+    "tests.support.ad_service",
 ]

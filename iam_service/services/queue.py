@@ -159,7 +159,10 @@ class OperationQueue:
                 each.next_attempt_at = uow.clock.now()
                 each.finished_at = None
                 uow.record(
-                    actor, "operation.requeued", _target(each), after={"operation": each.id}
+                    actor,
+                    "operation.requeued",
+                    _target(each),
+                    after={"operation": each.id},
                 )
             uow.commit()
             return op

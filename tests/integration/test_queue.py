@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from connectors.fake import FakeConnector
-
 from connectors.base import PermanentError, RetryableError
+from connectors.fake import FakeConnector
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
 from iam_service.domain.hr import HrEvent

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.base import Connector
+from connectors.base import Capability, Connector
 from connectors.fake import FakeConnector
 from iam_service.bootstrap import Container, bootstrap
 from iam_service.domain.clock import FrozenClock
@@ -61,23 +61,41 @@ def build(
     clock: FrozenClock | None = None,
     **overrides: Any,
 ) -> Container:
-    def factory(key: str) -> Connector:
-        return connectors[key]
+    """The service with these connector instances (shared by all threads)."""
+    return build_with_factory(
+        db,
+        connectors.__getitem__,
+        {k: frozenset(c.capabilities) for k, c in connectors.items()},
+        clock,
+        **overrides,
+    )
 
+
+def build_with_factory(
+    db: TestDatabase,
+    factory: Callable[[str], Connector],
+    capabilities: Mapping[str, frozenset[Capability]],
+    clock: FrozenClock | None = None,
+    **overrides: Any,
+) -> Container:
+    """The service building a connector per worker thread, as in production."""
     return bootstrap(
         make_settings(db, **overrides),
         clock=clock,
         connector_factory=factory,
-        capabilities={k: frozenset(c.capabilities) for k, c in connectors.items()},
+        capabilities=capabilities,
     )
 
 
 def drain(container: Container) -> int:
     """Run every operation that is due now, as a worker would."""
     pool = ConnectorPool(container.connector_factory)
-    return Worker(
-        container.queue, pool, WorkerConfig(threads=1), worker_id="test"
-    ).drain()
+    try:
+        return Worker(
+            container.queue, pool, WorkerConfig(threads=1), worker_id="test"
+        ).drain()
+    finally:
+        pool.close()
 
 
 @pytest.fixture
