@@ -1,7 +1,7 @@
-"""issue [2/6] cloud connectors, inbound SCIM, cloud-service register
+"""privileged-account inventory and rotation
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 from iam_service.adapters import orm  # noqa: F401 - custom column types
 
-revision = "0002"
-down_revision = "0001"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""issue [3/6] policy versions, access requests, SoD, elevation, drift
+"""inbound SCIM: resource versions for ETags
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 from iam_service.adapters import orm  # noqa: F401 - custom column types
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""issue [5/6] console sign-in, sessions and access reviews
+"""access requests, approvals, SoD exceptions, elevation
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 from iam_service.adapters import orm  # noqa: F401 - custom column types
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""issue [4/6] offboarding cases and the asset register
+"""offboarding cases and the asset register
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 from iam_service.adapters import orm  # noqa: F401 - custom column types
 
-revision = "0004"
-down_revision = "0003"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

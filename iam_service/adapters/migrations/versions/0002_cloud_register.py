@@ -1,7 +1,7 @@
-"""issue [6/6] privileged inventory, rotation and password rules
+"""cloud-service register (5.23) and connector approval
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0002
+Revises: 0001
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 from iam_service.adapters import orm  # noqa: F401 - custom column types
 
-revision = "0006"
-down_revision = "0005"
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
