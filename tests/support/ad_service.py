@@ -151,10 +151,11 @@ def iamctl_env(
 
 def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
     """An ``iamctl worker`` process, as an operator would run it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "iam_service", "worker", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as output:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "iam_service", "worker", *args],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
