@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.db",
     "tests.support.service",
     "tests.support.ad_service",
+    "tests.support.scim_server",
 ]

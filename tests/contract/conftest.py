@@ -16,13 +16,16 @@ import pytest
 from connectors.active_directory import ActiveDirectoryConnector, ADSettings
 from connectors.base import Connector
 from connectors.fake import FakeConnector
+from connectors.scim import ScimConnector, ScimSettings
 from tests.support.samba import AdSandbox
+from tests.support.scim_server import ScimTenant, plain_session
 
 TARGETS = [
     pytest.param("fake_target", id="fake"),
     pytest.param(
         "active_directory_target", id="active_directory", marks=pytest.mark.samba
     ),
+    pytest.param("scim_target", id="scim"),
 ]
 
 
@@ -72,5 +75,23 @@ def active_directory_target(
         groups=(staff, finance),
         unique=ad_sandbox.unique_name,
         leavers_location=ad_sandbox.leavers,
+    )
+    connector.close()
+
+
+@pytest.fixture
+def scim_target(
+    scim_server: ScimTenant, scim_settings: ScimSettings
+) -> Iterator[Target]:
+    """scim2-server over HTTP, a tenant of its own per test."""
+    groups = ("Staff", "Finance")
+    for name in groups:
+        scim_server.create_group(name)
+    connector = ScimConnector(scim_settings, plain_session())
+    yield Target(
+        connector=connector,
+        groups=groups,
+        unique=lambda label: f"{label[:20]}-scim",
+        leavers_location=None,
     )
     connector.close()

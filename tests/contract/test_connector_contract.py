@@ -236,6 +236,7 @@ def test_a_password_the_policy_refuses_is_policy_refused(
 
 
 def test_check_password_tells_right_from_wrong(target: Target) -> None:
+    _needs(target, Capability.TEST_BIND)
     ref = target.connector.create_account(person(target, "check"), STRONG)
 
     assert target.connector.check_password(ref, STRONG)  # even while it must change
@@ -248,6 +249,7 @@ def test_check_password_tells_right_from_wrong(target: Target) -> None:
 
 
 def test_a_disabled_account_does_not_sign_in(target: Target) -> None:
+    _needs(target, Capability.TEST_BIND)
     ref = target.connector.create_account(person(target, "locked"), STRONG)
     target.connector.set_password(ref, OTHER_STRONG, must_change=False)
     target.connector.set_enabled(ref, False)
@@ -265,6 +267,18 @@ def test_revoking_sessions_works_or_is_declared_unsupported(target: Target) -> N
             target.connector.revoke_sessions(ref)
 
 
+def test_operations_a_system_lacks_raise_not_supported(target: Target) -> None:
+    ref = target.connector.create_account(person(target, "lacks"), STRONG)
+    calls = {
+        Capability.TEST_BIND: lambda: target.connector.check_password(ref, STRONG),
+        Capability.MOVE_TO_LEAVERS: lambda: target.connector.move_to_leavers(ref),
+    }
+    for capability, call in calls.items():
+        if capability not in target.connector.capabilities:
+            with pytest.raises(NotSupported):
+                call()
+
+
 def test_a_missing_manager_is_not_found(target: Target) -> None:
     ghost = "00000000-0000-4000-8000-000000000000"
 
@@ -272,6 +286,11 @@ def test_a_missing_manager_is_not_found(target: Target) -> None:
         target.connector.create_account(
             person(target, "orphan", manager_native_id=ghost), STRONG
         )
+
+
+def _needs(target: Target, capability: Capability) -> None:
+    if capability not in target.connector.capabilities:
+        pytest.skip(f"this system has no {capability.value}")
 
 
 # -- the fake's own test controls ----------------------------------------------
