@@ -7,5 +7,6 @@ pytest_plugins = [
     "tests.support.db",
     "tests.support.service",
     "tests.support.ad_service",
+    "tests.support.graph_server",
     "tests.support.scim_server",
 ]

@@ -15,8 +15,10 @@ import pytest
 
 from connectors.active_directory import ActiveDirectoryConnector, ADSettings
 from connectors.base import Connector
+from connectors.entra import EntraConnector
 from connectors.fake import FakeConnector
 from connectors.scim import ScimConnector, ScimSettings
+from tests.support.graph_server import GraphServer
 from tests.support.samba import AdSandbox
 from tests.support.scim_server import ScimTenant, plain_session
 
@@ -25,6 +27,7 @@ TARGETS = [
     pytest.param(
         "active_directory_target", id="active_directory", marks=pytest.mark.samba
     ),
+    pytest.param("entra_target", id="entra"),
     pytest.param("scim_target", id="scim"),
 ]
 
@@ -95,3 +98,16 @@ def scim_target(
         leavers_location=None,
     )
     connector.close()
+
+
+@pytest.fixture
+def entra_target(graph_server: GraphServer, entra_connector: EntraConnector) -> Target:
+    """Entra ID through real msal and HTTPS, on the Graph test server."""
+    for group in ("staff", "finance"):
+        graph_server.directory.add_group(group)
+    return Target(
+        connector=entra_connector,
+        groups=("staff", "finance"),
+        unique=lambda label: f"{label[:10]}-entra",
+        leavers_location=None,
+    )
