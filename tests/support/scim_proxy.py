@@ -29,13 +29,15 @@ PREFIX = "/scim/v2"
 
 @dataclass(frozen=True)
 class SeenRequest:
-    """A request the proxy received (the bearer token is not kept)."""
+    """A request the proxy received. The token is not kept: ``bearer`` says
+    whether ``Authorization: Bearer <the tenant's token>`` came with it."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    bearer: bool
 
 
 @dataclass
@@ -51,7 +53,9 @@ class Deviations:
     ignore_filter: bool = False  # list everything whatever the filter
     no_patch: bool = False  # announce no PATCH, answer 501 to it
     user_groups: bool = False  # fill the User's read-only "groups"
-    fail_with: tuple[int, dict[str, str]] | None = None  # status, headers
+    # Answer every request with this status, headers and JSON body instead.
+    fail_with: tuple[int, dict[str, str], dict[str, Any] | None] | None = None
+    fail_methods: frozenset[str] | None = None  # only these methods; None: all
 
 
 class VendorProxy:
@@ -62,7 +66,9 @@ class VendorProxy:
         self.token = token
         self.deviations = Deviations()
         self.seen: list[SeenRequest] = []
+        # Test hooks: run before a request is forwarded; rewrite an answer.
         self.before_forward: Callable[[str, str], None] | None = None
+        self.rewrite: Callable[[str, str, Any], Any] | None = None
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._context.load_cert_chain(pki.server_cert, pki.server_key)
         self._session = requests.Session()
@@ -87,7 +93,9 @@ class VendorProxy:
         server.daemon_threads = True
         server.socket = self._context.wrap_socket(server.socket, server_side=True)
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def down(self) -> None:
         """Refuse connections, as a provider that is off the network."""
@@ -114,12 +122,13 @@ class VendorProxy:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         body = json.loads(raw) if raw else None
         kept = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        bearer = headers.get("Authorization") == f"Bearer {self.token}"
         with self._lock:
-            self.seen.append(SeenRequest(method, path, query, kept, body))
+            self.seen.append(SeenRequest(method, path, query, kept, body, bearer))
         d = self.deviations
-        if d.fail_with is not None:
-            status, extra = d.fail_with
-            return status, extra, b""
+        if d.fail_with is not None and method in (d.fail_methods or {method}):
+            status, extra, error = d.fail_with
+            return status, extra, json.dumps(error).encode() if error else b""
         if self.before_forward is not None:
             self.before_forward(method, path)
         if d.no_patch and method == "PATCH" and path.startswith("/Users"):
@@ -134,6 +143,8 @@ class VendorProxy:
         if method == "PATCH" and d.patch_status == 200 and status == 204:
             status, _, data = self._forward("GET", path, {}, headers, b"")
         data = self._bend(path, data)
+        if self.rewrite is not None:
+            data = self.rewrite(method, path, data)
         content = b"" if data is None else json.dumps(data).encode()
         if d.plain_json:
             out_headers["Content-Type"] = "application/json"
