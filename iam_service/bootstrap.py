@@ -31,10 +31,12 @@ from iam_service.domain.clock import Clock, SystemClock
 from iam_service.domain.operations import Backoff
 from iam_service.domain.policy import Policy
 from iam_service.services.auth import AuthService
+from iam_service.services.cloud_register import CloudRegister
 from iam_service.services.hr_intake import HrIntake
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.provisioning import Systems
 from iam_service.services.queue import OperationQueue, QueuePolicy
+from iam_service.services.register_gate import ApprovedSystems
 from iam_service.services.unit_of_work import UnitOfWork
 from iam_service.settings import Settings, load_settings
 
@@ -55,6 +57,7 @@ class Container:
     hr_intake: HrIntake
     queue: OperationQueue
     auth: AuthService
+    register: CloudRegister
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -87,8 +90,12 @@ def bootstrap(
     clock: Clock | None = None,
     connector_factory: ConnectorFactory | None = None,
     capabilities: Mapping[str, frozenset[Capability]] | None = None,
+    sync_register: bool = True,
 ) -> Container:
-    """Build the service. Tests pass a clock or connectors."""
+    """Build the service. Tests pass a clock or connectors.
+
+    ``sync_register`` enters the connectors file's systems in the
+    cloud-service register (``iamctl systems sync`` does it itself)."""
     settings = settings or load_settings()
     orm.start_mappers()
     clock = clock or SystemClock()
@@ -120,6 +127,10 @@ def bootstrap(
             settings.queue_backoff_base_seconds, settings.queue_backoff_cap_seconds
         ),
     )
+    approved = ApprovedSystems(uow, ttl=settings.register_cache_seconds)
+    register = CloudRegister(uow, approved)
+    if sync_register and connectors_file.systems:  # 5.23: new ones wait
+        register.sync(connectors_file.systems, actor="system:bootstrap")
     return Container(
         settings=settings,
         engine=engine,
@@ -130,8 +141,9 @@ def bootstrap(
         connector_factory=factory,
         lifecycle=ctx,
         hr_intake=HrIntake(uow, ctx),
-        queue=OperationQueue(uow, queue_policy),
+        queue=OperationQueue(uow, queue_policy, approved.keys),
         auth=AuthService(uow),
+        register=register,
     )
 
 

@@ -7,12 +7,23 @@ how to use them. Names are invented; every address is ``example.test``.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from iam_service.bootstrap import Container
 from iam_service.domain.hr import HrEvent
+from iam_service.domain.register import (
+    Actor,
+    CheckResult,
+    Criterion,
+    CriterionCheck,
+    SystemUpdate,
+)
 from iam_service.domain.security import Role
+from iam_service.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 PEOPLE: tuple[tuple[str, str, str, str, str, str | None], ...] = (
     # employee id, given, family, department, title, manager
@@ -49,6 +60,7 @@ def seed(container: Container) -> DemoCredentials:
     container.auth.create_local_user(
         admin, password, [Role.SYSADMIN, Role.SECURITY_OFFICER], actor="demo"
     )
+    approve_demo_systems(container)
     for employee_id, given, family, department, title, manager in PEOPLE:
         event = HrEvent.model_validate(
             {
@@ -67,3 +79,26 @@ def seed(container: Container) -> DemoCredentials:
         )
         container.hr_intake.submit(event, actor="demo")
     return DemoCredentials(tokens=tokens, admin_user=admin, admin_password=password)
+
+
+def approve_demo_systems(container: Container) -> None:
+    """Approve the demo's systems in the cloud-service register (5.23), so
+    that the demo's connectors run; a real deployment's security officer
+    decides for themselves. Both steps are audited under ``demo:`` actors."""
+    met = CriterionCheck(result=CheckResult.MET, note="demo")
+    details = SystemUpdate(
+        information="dummy demo data (8.33)", criteria=dict.fromkeys(Criterion, met)
+    )
+    for record in container.register.systems():
+        if record.state in ("requested", "suspended"):
+            container.register.update(
+                record.key, details, Actor("demo:sysadmin", frozenset({Role.SYSADMIN}))
+            )
+            try:
+                container.register.approve(
+                    record.key,
+                    Actor("demo:security-officer", frozenset({Role.SECURITY_OFFICER})),
+                    "demo: approved with dummy data only",
+                )
+            except ServiceError as error:  # e.g. no purpose in the file
+                log.warning("demo: %s stays unapproved: %s", record.key, error.message)

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     queue_backoff_base_seconds: float = Field(default=2.0, gt=0)
     queue_backoff_cap_seconds: float = Field(default=300.0, gt=0)
     worker_threads: int = Field(default=4, ge=1, le=64)
+    # 5.23: how stale a worker's view of the approved systems may be.
+    register_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     scheduler_enabled: bool = True
     log_level: str = "INFO"

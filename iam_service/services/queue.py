@@ -9,6 +9,7 @@ newer outcome: completion checks that the lease is still its own.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,13 +29,29 @@ class QueuePolicy:
 
 
 class OperationQueue:
-    def __init__(self, uow_factory: UnitOfWorkFactory, policy: QueuePolicy) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        policy: QueuePolicy,
+        approved: Callable[[], frozenset[str]] | None = None,
+    ) -> None:
         self.uow_factory = uow_factory
         self.policy = policy
+        # 5.23: the systems whose operations may run (the cloud-service
+        # register's approved keys, cached); None means no gate.
+        self.approved = approved
         self._rng = random.Random()  # noqa: S311 - jitter only
 
     def claim(self, worker_id: str, systems: set[str] | None = None) -> Job | None:
-        """Lease the next runnable operation, detached as a ``Job``."""
+        """Lease the next runnable operation, detached as a ``Job``.
+
+        Only systems ``approved`` allows are claimed: the others' operations
+        stay pending until the security officer approves them (5.23)."""
+        if self.approved is not None:
+            allowed = self.approved()
+            systems = set(allowed) if systems is None else systems & allowed
+            if not systems:
+                return None
         with self.uow_factory() as uow:
             op = queue_store.claim_next(
                 uow.session,

@@ -19,7 +19,7 @@ from typing import Any, Self
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import queue_store, repository
+from iam_service.adapters import queue_store, register_store, repository
 from iam_service.domain.audit import GENESIS_HASH, AuditRecord, redact
 from iam_service.domain.clock import Clock
 from iam_service.domain.operations import Operation
@@ -66,6 +66,7 @@ class UnitOfWork:
         self.local_users = repository.LocalUserRepository(s)
         self.audit = repository.AuditRepository(s)
         self.operations = repository.OperationRepository(s)
+        self.register = register_store.RegisterRepository(s)
         self._pending = _Pending()
         return self
 

@@ -24,6 +24,11 @@ from connectors.base import (
 )
 from connectors.scim import ScimConnector, ScimSettings
 from connectors.scim_discovery import ENTERPRISE_USER
+from iam_service.adapters.connector_config import (
+    ConnectorConfigError,
+    SystemEntry,
+    build_connector,
+)
 from tests.support.scim_server import ScimTenant, plain_session
 
 STRONG = "Correct-Horse-42"
@@ -280,3 +285,36 @@ def test_settings_refuse_plain_http_off_this_machine() -> None:
         ScimSettings(
             "s", "https://scim.example.test/v2", Secret("t"), username_format="x"
         )
+
+
+def test_the_connectors_file_builds_it_with_the_token_from_the_environment(
+    scim_server: ScimTenant,
+) -> None:
+    entry = SystemEntry(
+        key="chat",
+        kind="scim",
+        name="Team chat",
+        settings={
+            "base_url": scim_server.base_url,
+            "token_env": "IAM_CHAT_SCIM_TOKEN",
+            "username_format": "{username}@example.test",
+            "capabilities": ["groups", "delete"],
+        },
+    )
+
+    connector = build_connector(entry, {"IAM_CHAT_SCIM_TOKEN": scim_server.token})
+    try:
+        # Declared: read without asking the provider, which has changePassword.
+        assert connector.capabilities == {Capability.GROUPS, Capability.DELETE}
+        assert connector.find_account(username="nobody") is None
+        with pytest.raises(NotSupported):
+            connector.set_password(
+                AccountRef("x", "x"), Secret(STRONG), must_change=True
+            )
+    finally:
+        connector.close()
+    in_clear = entry.model_copy(
+        update={"settings": {"base_url": "https://x.example.test", "token": "t"}}
+    )
+    with pytest.raises(ConnectorConfigError, match="token_env"):
+        build_connector(in_clear, {})

@@ -2,11 +2,14 @@
 
 ``container`` uses the in-memory ``FakeConnector`` for system ``ad``; the
 integration tests build their own container around the real Samba AD.
+The builders approve their systems in the cloud-service register
+(``approve_systems``), since a connector runs only for an approved system
+(5.23) and most tests are not about the register.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,17 @@ from connectors.base import Capability, Connector
 from connectors.fake import FakeConnector
 from iam_service.bootstrap import Container, bootstrap
 from iam_service.domain.clock import FrozenClock
+from iam_service.domain.model import Classification
+from iam_service.domain.register import (
+    Actor,
+    CheckResult,
+    Criterion,
+    CriterionCheck,
+    SystemRegistration,
+    SystemUpdate,
+)
 from iam_service.domain.security import Role
+from iam_service.services.errors import NotFoundError
 from iam_service.settings import REPO_ROOT, Settings
 from iam_service.web.app import create_app
 from jobs.worker import ConnectorPool, Worker, WorkerConfig
@@ -76,15 +89,55 @@ def build_with_factory(
     factory: Callable[[str], Connector],
     capabilities: Mapping[str, frozenset[Capability]],
     clock: FrozenClock | None = None,
+    *,
+    approve: bool = True,
     **overrides: Any,
 ) -> Container:
-    """The service building a connector per worker thread, as in production."""
-    return bootstrap(
+    """The service building a connector per worker thread, as in production.
+
+    ``approve=False`` leaves the systems out of the register (its tests)."""
+    container = bootstrap(
         make_settings(db, **overrides),
         clock=clock,
         connector_factory=factory,
         capabilities=capabilities,
     )
+    if approve:
+        approve_systems(container, capabilities)
+    return container
+
+
+TEST_REQUESTER = Actor("test:sysadmin", frozenset({Role.SYSADMIN}))
+TEST_APPROVER = Actor("test:security-officer", frozenset({Role.SECURITY_OFFICER}))
+ALL_MET = {c: CriterionCheck(result=CheckResult.MET, note="test") for c in Criterion}
+
+
+def approve_systems(container: Container, keys: Iterable[str]) -> None:
+    """Register ``keys`` and approve them in the cloud-service register (5.23)
+    through its use cases, as a system administrator and a security officer
+    would: the queue runs operations only for approved systems."""
+    register = container.register
+    for key in keys:
+        try:
+            state = register.get(key).state
+        except NotFoundError:
+            state = register.register(
+                SystemRegistration(
+                    key=key,
+                    name=f"Test system {key}",
+                    kind="fake",
+                    classification=Classification.INTERNAL,
+                    purpose="automated tests",
+                    owner="test team",
+                    information="dummy people and accounts (8.33)",
+                    criteria=ALL_MET,
+                ),
+                TEST_REQUESTER,
+            ).state
+        if state != "approved":
+            details = SystemUpdate(information="dummy data (8.33)", criteria=ALL_MET)
+            register.update(key, details, TEST_REQUESTER)
+            register.approve(key, TEST_APPROVER, "approved for the test")
 
 
 def drain(container: Container) -> int:

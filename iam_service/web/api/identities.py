@@ -12,6 +12,7 @@ from iam_service.bootstrap import Container
 from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
 from iam_service.services.errors import NotFoundError
+from iam_service.services.register_gate import waiting_notes
 from iam_service.web.api.deps import ContainerDep, require
 
 router = APIRouter(prefix="/api/v1/identities", tags=["identities"])
@@ -33,6 +34,8 @@ def identity_view(c: Container, employee_id: str) -> dict[str, Any]:
         if person is None or person.id is None:
             raise NotFoundError(f"no person with employee id {employee_id}")
         pending = uow.operations.for_person(person.id)
+        # 5.23: operations for a system not approved wait, and say so.
+        waiting = waiting_notes(uow, {op.system_key for op in pending})
         accounts = []
         for account in uow.accounts.for_person(person.id):
             mine = [op for op in pending if op.account_id == account.id]
@@ -52,6 +55,7 @@ def identity_view(c: Container, employee_id: str) -> dict[str, Any]:
                         == ("enabled" if account.desired_enabled else "disabled")
                     ),
                     "pending_operations": len(mine),
+                    "waiting": waiting.get(account.system_key) if mine else None,
                 }
             )
         grants = [
@@ -78,6 +82,7 @@ def identity_view(c: Container, employee_id: str) -> dict[str, Any]:
                     if op.next_attempt_at
                     else None,
                     "last_error": op.last_error,
+                    "waiting": waiting.get(op.system_key),
                 }
                 for op in pending
             ],
