@@ -36,8 +36,9 @@ from connectors.base import (
     RetryableError,
     Secret,
 )
-from connectors.scim_directory import Resource, ScimDirectory, removal
+from connectors.scim_directory import Resource, ScimDirectory
 from connectors.scim_discovery import ScimCapabilities, as_bool
+from connectors.scim_groups import ScimGroups, removal
 from connectors.scim_http import ScimHttp, ScimRefused
 from connectors.scim_mapping import (
     attribute_operations,
@@ -63,6 +64,7 @@ class ScimConnector:
         self.system_id = settings.system_id
         self.settings = settings
         self._dir = ScimDirectory(ScimHttp(settings, session or requests.Session()))
+        self._groups = ScimGroups(self._dir)
         self._declared = settings.capabilities
 
     @property
@@ -78,7 +80,9 @@ class ScimConnector:
             log.warning(
                 "%s: discovery failed (%s); assuming all", self.system_id, error
             )
-            return self._allowed(SCIM_CAPABILITIES)
+            if self.settings.delete_accounts:
+                return SCIM_CAPABILITIES
+            return SCIM_CAPABILITIES - {Capability.DELETE}
 
     @capabilities.setter
     def capabilities(self, value: frozenset[Capability]) -> None:
@@ -112,9 +116,7 @@ class ScimConnector:
         )
         secrets = (sent,) if sent else ()
         try:
-            reply = self._dir.http.request(
-                "POST", capabilities.users_endpoint, body=body, secrets=secrets
-            )
+            created = self._dir.create_user(body, secrets)
         except Conflict:  # 409 uniqueness: someone holds it; adopt or refuse
             existing = self._dir.find_user_name(user_name)
             if existing is None:
@@ -124,8 +126,7 @@ class ScimConnector:
             if sent and "password" in error.detail.lower():
                 raise PolicyRefused(str(error), system=self.system_id) from None
             raise
-        created = (reply.body or {}).get("id") or self._created_id(user_name)
-        return AccountRef(str(created), spec.username)
+        return AccountRef(created, spec.username)
 
     def find_account(
         self, *, username: str | None = None, employee_id: str | None = None
@@ -205,7 +206,7 @@ class ScimConnector:
             "value": [{"value": ref.native_id}],
         }
         try:
-            self._dir.patch_group_named(group, operation)
+            self._groups.patch_named(group, operation)
         except Conflict:  # some providers refuse a duplicate member
             return
 
@@ -215,7 +216,7 @@ class ScimConnector:
         self._need(Capability.GROUPS)
         self._dir.get_user(ref.native_id)
         try:
-            self._dir.patch_group_named(group, removal(ref.native_id))
+            self._groups.patch_named(group, removal(ref.native_id))
         except ScimRefused as error:
             if error.scim_type != "noTarget":  # "no such member": already done
                 raise
@@ -236,14 +237,14 @@ class ScimConnector:
         except NotFound:
             return
         if self.settings.remove_memberships_on_delete and self.discover().groups:
-            for group_id in self._dir.memberships(ref.native_id):
-                self._dir.patch_group(group_id, removal(ref.native_id))
+            for group_id in self._groups.memberships(ref.native_id):
+                self._groups.patch(group_id, removal(ref.native_id))
         self._dir.delete_user(ref.native_id)
 
     def iter_accounts(self, page_size: int = 500) -> Iterator[AccountState]:
         """Every user, paged; memberships come from one listing of the groups."""
         capabilities = self.discover()
-        index = self._dir.membership_index() if capabilities.groups else {}
+        index = self._groups.membership_index() if capabilities.groups else {}
         for user in self._dir.pages(capabilities.users_endpoint, {}, page_size):
             yield self._state(user, index.get(str(user["id"]), set()))
 
@@ -265,24 +266,18 @@ class ScimConnector:
             delete=self.settings.delete_accounts
         )
 
-    def _allowed(self, capabilities: frozenset[Capability]) -> frozenset[Capability]:
-        if self.settings.delete_accounts:
-            return capabilities
-        return capabilities - {Capability.DELETE}
-
     def _need(self, capability: Capability) -> None:
-        if capability not in self.capabilities or capability not in self._discovered():
+        declared = self._declared if self._declared is not None else {capability}
+        if capability not in declared or capability not in self._discovered():
             raise NotSupported(
                 f"this provider has no {capability.value}", system=self.system_id
             )
 
     def _state(self, user: Resource, groups: set[str] | None = None) -> AccountState:
-        user_id = str(user["id"])
-        ref = AccountRef(
-            user_id, self.settings.our_user_name(str(user.get("userName")))
-        )
+        user_name = self.settings.our_user_name(str(user.get("userName")))
+        ref = AccountRef(str(user["id"]), user_name)
         if groups is None:
-            groups = self._dir.group_names_of(user)
+            groups = self._groups.names_of(user)
         return read_state(user, ref, groups)
 
     def _adopt(self, existing: Resource, spec: AccountSpec) -> AccountRef:
@@ -292,15 +287,6 @@ class ScimConnector:
                 system=self.system_id,
             )
         return AccountRef(str(existing["id"]), spec.username)
-
-    def _created_id(self, user_name: str) -> str:
-        # A 201 without a body (seen in the wild): look the new user up.
-        found = self._dir.find_user_name(user_name)
-        if found is None:
-            raise RetryableError(
-                f"created {user_name} but cannot find it", system=self.system_id
-            )
-        return str(found["id"])
 
     def _manager(self, manager_id: str) -> None:
         try:

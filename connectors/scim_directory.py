@@ -41,19 +41,6 @@ def literal(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def removal(user_id: str) -> dict[str, Any]:
-    """The PATCH operation removing one member from a group."""
-    return {"op": "remove", "path": f"members[value eq {literal(user_id)}]"}
-
-
-def member_ids(group: Mapping[str, Any]) -> set[str]:
-    return {
-        str(m.get("value"))
-        for m in group.get("members") or []
-        if isinstance(m, Mapping) and m.get("value")
-    }
-
-
 class ScimDirectory:
     """The resources of one SCIM service provider. Not thread-safe."""
 
@@ -62,7 +49,6 @@ class ScimDirectory:
         self.settings = http.settings
         self.system = http.system
         self._capabilities: ScimCapabilities | None = None
-        self._group_ids: dict[str, tuple[str, str]] = {}  # folded name -> id, name
         self._patch_refused = False
 
     def discover(self) -> ScimCapabilities:
@@ -85,7 +71,7 @@ class ScimDirectory:
 
     def find_user_name(self, user_name: str) -> Resource | None:
         folded = user_name.casefold()
-        return self._one(
+        return self.one(
             self.search(
                 self.discover().users_endpoint,
                 f"userName eq {literal(user_name)}",
@@ -106,7 +92,19 @@ class ScimDirectory:
                 found = self.search(users, expression, same)
             except ScimRefused:  # many providers cannot filter on extensions
                 found = []
-        return self._one(found, f"employee {employee_id!r}")
+        return self.one(found, f"employee {employee_id!r}")
+
+    def create_user(self, body: Mapping[str, Any], secrets: tuple[str, ...]) -> str:
+        """POST the user; its id (found by userName after a bodiless 201)."""
+        endpoint = self.discover().users_endpoint
+        reply = self.http.request("POST", endpoint, body=body, secrets=secrets)
+        created = (reply.body or {}).get("id")
+        found = self.find_user_name(str(body["userName"])) if not created else None
+        if not created and found is None:
+            raise RetryableError(
+                f"created {body['userName']} but cannot find it", system=self.system
+            )
+        return str(created or (found or {})["id"])
 
     def write_user(
         self,
@@ -154,74 +152,6 @@ class ScimDirectory:
             f"user {user_id} changed on the provider while we deleted it, twice",
             system=self.system,
         )
-
-    # -- groups --------------------------------------------------------------
-
-    def group_id(self, name: str) -> str:
-        """The id of the group whose displayName is ``name`` (cached)."""
-        folded = name.casefold()
-        if folded not in self._group_ids:
-            found = self._one(
-                self.search(
-                    self._groups_endpoint(),
-                    f"displayName eq {literal(name)}",
-                    lambda g: str(g.get("displayName", "")).casefold() == folded,
-                    attributes="displayName",
-                ),
-                f"group {name!r}",
-            )
-            if found is None:
-                raise NotFound(f"no group named {name!r}", system=self.system)
-            self._group_ids[folded] = (str(found["id"]), str(found["displayName"]))
-        return self._group_ids[folded][0]
-
-    def patch_group_named(self, name: str, operation: dict[str, Any]) -> None:
-        try:
-            self.patch_group(self.group_id(name), operation)
-        except NotFound:  # the group was deleted and maybe recreated: look again
-            self._group_ids.pop(name.casefold(), None)
-            self.patch_group(self.group_id(name), operation)
-
-    def patch_group(self, group_id: str, operation: dict[str, Any]) -> None:
-        # No If-Match: adding or removing one member commutes with what other
-        # workers do to the same group; a version check would only make them
-        # collide on the big birthright groups.
-        path = f"{self._groups_endpoint()}/{quote(group_id, safe='')}"
-        self.http.request("PATCH", path, body=patch_body([operation]))
-
-    def memberships(self, user_id: str) -> dict[str, str]:
-        """The groups listing ``user_id`` as a member: id -> displayName."""
-        endpoint = self._groups_endpoint()
-        if self.discover().filter:
-            params = {
-                "filter": f"members[value eq {literal(user_id)}]",
-                "attributes": "displayName",
-            }
-            groups = self.pages(endpoint, params)
-        else:
-            every = self.pages(endpoint, {"attributes": "displayName,members"})
-            groups = (g for g in every if user_id in member_ids(g))
-        return {str(g["id"]): str(g.get("displayName", "")) for g in groups}
-
-    def group_names_of(self, user: Mapping[str, Any]) -> set[str]:
-        """The names of the user's groups. A provider that maintains the
-        user's read-only ``groups`` saves a query; scim2-server does not."""
-        if not self.discover().groups:
-            return set()
-        listed = [g for g in user.get("groups") or [] if isinstance(g, Mapping)]
-        if listed and all(g.get("display") for g in listed):
-            return {str(g["display"]) for g in listed}
-        return set(self.memberships(str(user["id"])).values())
-
-    def membership_index(self) -> dict[str, set[str]]:
-        """user id -> group names, from one listing of every group."""
-        index: dict[str, set[str]] = {}
-        for group in self.pages(
-            self._groups_endpoint(), {"attributes": "displayName,members"}
-        ):
-            for user_id in member_ids(group):
-                index.setdefault(user_id, set()).add(str(group.get("displayName")))
-        return index
 
     # -- lists ---------------------------------------------------------------
 
@@ -300,13 +230,7 @@ class ScimDirectory:
         body = replaced(resource, put_changes, enterprise=enterprise)
         self.http.request("PUT", path, body=body, if_match=if_match, secrets=secrets)
 
-    def _groups_endpoint(self) -> str:
-        endpoint = self.discover().groups_endpoint
-        if endpoint is None:
-            raise NotSupported("this provider has no groups", system=self.system)
-        return endpoint
-
-    def _one(self, found: list[Resource], what: str) -> Resource | None:
+    def one(self, found: list[Resource], what: str) -> Resource | None:
         if len(found) > 1:
             raise Conflict(f"{len(found)} resources match {what}", system=self.system)
         return found[0] if found else None

@@ -16,6 +16,7 @@ import pytest
 from connectors.base import (
     AccountSpec,
     Capability,
+    Conflict,
     NotSupported,
     PermanentError,
     PolicyRefused,
@@ -353,3 +354,33 @@ def test_a_provider_without_groups_or_passwords(
     assert connector.list_admin_roles() == []
     connector.set_enabled(ref, False)
     assert all("If-Match" not in r.headers for r in scim_proxy.seen)
+
+
+@pytest.mark.parametrize("same_employee", [True, False], ids=["adopted", "conflict"])
+def test_a_409_on_create_adopts_or_refuses_what_someone_created_meanwhile(
+    connector: ScimConnector,
+    scim_proxy: VendorProxy,
+    scim_server: ScimTenant,
+    same_employee: bool,
+) -> None:
+    wanted = person("racer")
+    employee = wanted.employee_id if same_employee else "E-someone-else"
+    created: list[str] = []
+
+    def someone_is_faster(method: str, path: str) -> None:
+        if method == "POST" and path == "/Users" and not created:
+            body = {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "racer@example.test",
+                "externalId": employee,
+            }
+            created.append(str(scim_server.post("/Users", body)["id"]))
+
+    scim_proxy.before_forward = someone_is_faster
+    if same_employee:
+        assert connector.create_account(wanted, STRONG).native_id == created[0]
+    else:
+        with pytest.raises(Conflict, match="another employee"):
+            connector.create_account(wanted, STRONG)
+    [post] = scim_proxy.requests_for("POST", "/Users")
+    assert post.body["userName"] == "racer@example.test"
