@@ -8,7 +8,7 @@ member" and "already gone" are success. Throttling (429/503) is raised as
 ``Throttled`` with Graph's ``Retry-After`` so the queue waits, not the
 worker. Besides the ``Connector`` contract this offers licence removal,
 directory role assignments, delta reads and bulk ``$batch`` helpers; see
-``docs/decisions/0008-entra-connector.md``. Not thread-safe: one per worker
+``docs/decisions/0010-entra-connector.md``. Not thread-safe: one per worker
 thread (they may share one msal token cache).
 """
 
@@ -36,7 +36,12 @@ from connectors.base import (
 )
 from connectors.entra_directory import BulkOutcome, DeltaPage, RoleAssignment, path_id
 from connectors.entra_groups import EntraGroups
-from connectors.entra_settings import EntraCertificate, EntraSettings
+from connectors.entra_settings import (
+    ENTRA_CAPABILITIES,
+    EntraCertificate,
+    EntraSettings,
+    capabilities_for,
+)
 from connectors.graph_client import BatchRequest, BatchResponse, GraphClient
 from connectors.graph_errors import already_exists
 
@@ -48,23 +53,7 @@ __all__ = [
     "capabilities_for",
 ]
 
-ENTRA_CAPABILITIES = frozenset(
-    {
-        Capability.PASSWORD,
-        Capability.REVOKE_SESSIONS,
-        Capability.REMOVE_LICENSES,
-        Capability.GROUPS,
-        Capability.DELETE,
-    }
-)
-
-
-def capabilities_for(settings: EntraSettings) -> frozenset[Capability]:
-    # No MOVE_TO_LEAVERS (Entra has no containers for users) and no
-    # TEST_BIND (Graph cannot check a password).
-    if settings.read_sign_in_activity:
-        return ENTRA_CAPABILITIES | {Capability.LAST_SIGN_IN}
-    return ENTRA_CAPABILITIES
+_GRACE = 30.0  # seconds after our create in which a NotFound may be replication
 
 
 class EntraConnector:
@@ -85,6 +74,8 @@ class EntraConnector:
             settings, session, token_cache=token_cache, sleep=sleep
         )
         self.groups = EntraGroups(self.graph)
+        self._sleep = sleep
+        self._created: dict[str, float] = {}  # native id -> when we created it
 
     def create_account(self, spec: AccountSpec, password: Secret | None) -> AccountRef:
         users.check_identifiers(spec.username, spec.employee_id, system=self.system_id)
@@ -116,12 +107,22 @@ class EntraConnector:
         return None if found is None else self._state(found)
 
     def get_account(self, ref: AccountRef) -> AccountState:
-        user = self.graph.get(
-            self._path(ref),
-            action="get_account",
-            params=users.user_params(self.settings),
-        )
-        return self._state(user)
+        # Entra replicates a new user within seconds; the read-back right
+        # after our own create may miss it, so such a read waits a little.
+        fresh = time.monotonic() - self._created.get(ref.native_id, -_GRACE) < _GRACE
+        for pause in (0.5, 1.0, None) if fresh else (None,):
+            try:
+                user = self.graph.get(
+                    self._path(ref),
+                    action="get_account",
+                    params=users.user_params(self.settings),
+                )
+                return self._state(user)
+            except NotFound:
+                if pause is None:
+                    raise
+                self._sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def update_account(
         self, ref: AccountRef, changes: Mapping[str, str | None]
@@ -171,6 +172,7 @@ class EntraConnector:
         )
 
     def delete_account(self, ref: AccountRef) -> None:
+        self._created.pop(ref.native_id, None)
         try:
             self.graph.call("DELETE", self._path(ref), action="delete_account")
         except NotFound:
@@ -259,6 +261,9 @@ class EntraConnector:
             created: dict[str, Any] = self.graph.call(
                 "POST", "/users", action="create_account", body=body
             )
+            now = time.monotonic()
+            self._created = {i: t for i, t in self._created.items() if now - t < _GRACE}
+            self._created[str(created["id"])] = now
             # Graph answers with its default properties only: no employeeId.
             return {**created, "employeeId": spec.employee_id}
         except PermanentError as exc:

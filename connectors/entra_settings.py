@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.base import PermanentError, Secret
+from connectors.base import Capability, PermanentError, Secret
 
 GRAPH_MAX_PAGE_SIZE = 999  # Graph's largest $top for users
 
@@ -104,3 +104,22 @@ class EntraSettings:
                 system=self.system_id,
             ) from None
         return credential
+
+
+ENTRA_CAPABILITIES = frozenset(
+    {
+        Capability.PASSWORD,
+        Capability.REVOKE_SESSIONS,
+        Capability.REMOVE_LICENSES,
+        Capability.GROUPS,
+        Capability.DELETE,
+    }
+)
+
+
+def capabilities_for(settings: EntraSettings) -> frozenset[Capability]:
+    # No MOVE_TO_LEAVERS (Entra has no containers for users) and no
+    # TEST_BIND (Graph cannot check a password).
+    if settings.read_sign_in_activity:
+        return ENTRA_CAPABILITIES | {Capability.LAST_SIGN_IN}
+    return ENTRA_CAPABILITIES

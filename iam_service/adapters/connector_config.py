@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.base import Connector, Secret
+from iam_service.adapters.entra_config import build_entra
 from iam_service.adapters.scim_config import build_scim
 from iam_service.domain.model import Classification
 
@@ -95,6 +96,7 @@ def _build_fake(entry: SystemEntry, settings: dict[str, Any]) -> Connector:
 
 BUILDERS: dict[str, Builder] = {
     "active_directory": _build_active_directory,
+    "entra": build_entra,
     "scim": build_scim,
     "fake": _build_fake,
 }

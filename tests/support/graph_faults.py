@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 _MESSAGES = {
+    404: ("Request_ResourceNotFound", "Resource does not exist (injected)."),
     429: ("TooManyRequests", "Too many requests. Please retry after some time."),
     503: ("serviceNotAvailable", "The service is temporarily unavailable."),
     500: ("generalException", "An unexpected error occurred."),
