@@ -91,7 +91,7 @@ def answers_or_raise(
     raises its error."""
     for answer in answers:
         if not answer.ok:
-            raise _error(graph, answer, action)
+            raise batch_error(graph, answer, action)
         yield collect(graph, answer.body, action)
 
 
@@ -102,7 +102,7 @@ def group_memberships(graph: GraphClient, native_ids: Sequence[str]) -> list[set
         BatchRequest("GET", f"/users/{path_id(i)}/memberOf?$select=id,displayName")
         for i in native_ids
     ]
-    answers = graph.batch(requests, action=action)
+    answers = graph.batch(requests, action=action, reads_only=True)
     return [group_names(v) for v in answers_or_raise(graph, answers, action)]
 
 
@@ -126,7 +126,7 @@ def role_assignments(graph: GraphClient) -> list[RoleAssignment]:
         )
         for r in roles
     ]
-    answers = graph.batch(requests, action=action)
+    answers = graph.batch(requests, action=action, reads_only=True)
     found = []
     for role, members in zip(
         roles, answers_or_raise(graph, answers, action), strict=True
@@ -170,14 +170,14 @@ def bulk(
     tolerate: Callable[[BatchResponse], bool] = lambda _: False,
 ) -> BulkOutcome:
     """Run one request per account in ``$batch``es; collect what failed."""
-    answers = graph.batch(requests, action=action)
+    answers = graph.batch(requests, action=action, reads_only=True)
     done: list[str] = []
     failed: dict[str, ConnectorError] = {}
     for native_id, answer in zip(native_ids, answers, strict=True):
         if answer.ok or tolerate(answer):
             done.append(native_id)
         else:
-            failed[native_id] = _error(graph, answer, f"{action} {native_id}")
+            failed[native_id] = batch_error(graph, answer, f"{action} {native_id}")
     return BulkOutcome(tuple(done), failed)
 
 
@@ -239,7 +239,10 @@ def _change(item: Mapping[str, Any]) -> DeltaChange:
     )
 
 
-def _error(graph: GraphClient, answer: BatchResponse, action: str) -> ConnectorError:
+def batch_error(
+    graph: GraphClient, answer: BatchResponse, action: str
+) -> ConnectorError:
+    """The connector error for a failed batch item."""
     return error_for_response(
         answer.status,
         answer.headers,

@@ -106,17 +106,9 @@ class GraphClient:
         self, url: str, *, action: str, params: Mapping[str, str] | None = None
     ) -> Any:
         """A GET, retried a few times on transient errors and short throttling."""
-        attempts = self.settings.get_retries + 1
-        for attempt in range(attempts):
-            try:
-                return self.call("GET", url, action=action, params=params)
-            except RetryableError as exc:
-                delay = self._inline_delay(exc.retry_after, attempt)
-                if delay is None or attempt == attempts - 1:
-                    raise
-                log.info("%s: %s; retrying in %.2fs", action, exc.message, delay)
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retrying(
+            lambda: self.call("GET", url, action=action, params=params), action
+        )
 
     def pages(
         self, url: str, *, action: str, params: Mapping[str, str] | None = None
@@ -131,20 +123,28 @@ class GraphClient:
             page = self.get(str(next_link), action=action)
 
     def batch(
-        self, requests_: Sequence[BatchRequest], *, action: str
+        self,
+        requests_: Sequence[BatchRequest],
+        *,
+        action: str,
+        reads_only: bool = False,
     ) -> list[BatchResponse]:
         """Run ``requests_`` in ``$batch`` calls of at most 20, answers in the
         same order. Throttled items are sent again after their
-        ``Retry-After`` when it is short; otherwise their 429 is returned."""
+        ``Retry-After`` when it is short; otherwise their 429 is returned.
+        ``reads_only`` (idempotent GETs): transient failures are retried too,
+        of the whole call and of single items."""
         results: list[BatchResponse] = [BatchResponse(0)] * len(requests_)
         pending = list(range(len(requests_)))
         for round_ in range(self.settings.batch_rounds):
             for start in range(0, len(pending), MAX_BATCH):
                 chunk = pending[start : start + MAX_BATCH]
-                answers = self._post_batch([requests_[i] for i in chunk], action)
+                answers = self._post_batch(
+                    [requests_[i] for i in chunk], action, reads_only
+                )
                 for index, answer in zip(chunk, answers, strict=True):
                     results[index] = answer
-            pending = [i for i in pending if results[i].status in THROTTLED_STATUSES]
+            pending = [i for i in pending if _again(results[i].status, reads_only)]
             if not pending or round_ == self.settings.batch_rounds - 1:
                 break
             waits = [retry_after(results[i].headers) for i in pending]
@@ -152,7 +152,7 @@ class GraphClient:
             delay = self._inline_delay(max(known) if known else None, round_)
             if delay is None:
                 break
-            log.info("%s: %d batch items throttled", action, len(pending))
+            log.info("%s: %d batch items to send again", action, len(pending))
             self._sleep(delay)
         return results
 
@@ -161,8 +161,21 @@ class GraphClient:
 
     # -- helpers ------------------------------------------------------------
 
+    def _retrying(self, request: Callable[[], Any], action: str) -> Any:
+        attempts = self.settings.get_retries + 1
+        for attempt in range(attempts):
+            try:
+                return request()
+            except RetryableError as exc:
+                delay = self._inline_delay(exc.retry_after, attempt)
+                if delay is None or attempt == attempts - 1:
+                    raise
+                log.info("%s: %s; retrying in %.2fs", action, exc.message, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _post_batch(
-        self, chunk: Sequence[BatchRequest], action: str
+        self, chunk: Sequence[BatchRequest], action: str, reads_only: bool
     ) -> list[BatchResponse]:
         items = []
         for n, request in enumerate(chunk):
@@ -175,9 +188,13 @@ class GraphClient:
                 item["body"] = dict(request.body)
                 item["headers"] = {"Content-Type": "application/json"}
             items.append(item)
-        payload = self.call(
-            "POST", "/$batch", action=f"{action} ($batch)", body={"requests": items}
-        )
+
+        def post() -> Any:
+            return self.call(
+                "POST", "/$batch", action=f"{action} ($batch)", body={"requests": items}
+            )
+
+        payload = self._retrying(post, action) if reads_only else post()
         by_id = {
             str(r.get("id")): r
             for r in (payload or {}).get("responses", [])
@@ -250,6 +267,11 @@ class GraphClient:
             return asked if asked <= self.settings.max_inline_wait else None
         ceiling = _BACKOFF_SECONDS * (2**attempt)
         return float(ceiling / 2 + self._rng.uniform(0, ceiling / 2))
+
+
+def _again(status: int, reads_only: bool) -> bool:
+    """Whether a batch item is worth sending again."""
+    return status in THROTTLED_STATUSES or (reads_only and status >= 500)
 
 
 def _json(response: requests.Response) -> Any:

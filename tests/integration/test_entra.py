@@ -182,7 +182,7 @@ def test_a_read_waits_out_a_short_retry_after(
 
     assert state.ref == ref
     assert 0.9 < time.monotonic() - started < 3
-    assert graph_server.stats.requests[("GET", f"/v1.0/users/{ref.native_id}")] == 2
+    assert graph_server.stats.graph[("GET", f"/users/{ref.native_id}")] == 2
 
 
 def test_a_new_user_a_replica_has_not_seen_yet_is_read_again(
