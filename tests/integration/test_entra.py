@@ -129,6 +129,26 @@ def test_wrong_app_credentials_are_a_permanent_error(
         connector.close()
 
 
+def test_an_unknown_tenant_is_a_permanent_error(graph_server: GraphServer) -> None:
+    connector = graph_server.connector(tenant_id="no-such-tenant.example.test")
+    try:
+        with pytest.raises(PermanentError, match="tenant id"):
+            connector.find_account(username="nobody")
+    finally:
+        connector.close()
+
+
+def test_graph_out_of_reach_is_retryable(graph_server: GraphServer) -> None:
+    connector = graph_server.connector(
+        graph_url="https://127.0.0.1:1/v1.0", get_retries=0
+    )
+    try:
+        with pytest.raises(RetryableError, match="cannot reach"):
+            connector.find_account(username="nobody")
+    finally:
+        connector.close()
+
+
 def test_an_untrusted_certificate_is_refused(graph_server: GraphServer) -> None:
     session = requests.Session()
     session.trust_env = False  # only the system CAs, which do not know the test CA
