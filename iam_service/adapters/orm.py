@@ -330,7 +330,7 @@ _MAPPED: list[tuple[type[Any], Table]] = [
 # (``iam_service/adapters/orm_<area>.py``) that defines them on ``metadata``
 # and calls ``register``; listing the module here makes the tables known to
 # the mappers and to Alembic.
-AREA_MODULES: tuple[str, ...] = ("orm_register", "orm_connector_state")
+AREA_MODULES: tuple[str, ...] = ("orm_register", "orm_scim", "orm_connector_state")
 
 
 def register(cls: type[Any], table: Table) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from iam_service.adapters import queue_store, register_store, repository
 from iam_service.adapters.orm_connector_state import ConnectorStateRepository
+from iam_service.adapters.orm_scim import ScimUserRepository
 from iam_service.domain.audit import GENESIS_HASH, AuditRecord, redact
 from iam_service.domain.clock import Clock
 from iam_service.domain.operations import Operation
@@ -68,6 +69,7 @@ class UnitOfWork:
         self.audit = repository.AuditRepository(s)
         self.operations = repository.OperationRepository(s)
         self.register = register_store.RegisterRepository(s)
+        self.scim_users = ScimUserRepository(s)
         self.connector_state = ConnectorStateRepository(s)
         self._pending = _Pending()
         return self

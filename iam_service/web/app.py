@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from iam_service import metrics
 from iam_service.bootstrap import Container
+from iam_service.web import scim
 from iam_service.web.api import hr, identities, systems
 from iam_service.web.errors import install_error_handlers
 
@@ -18,6 +19,7 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
     app.include_router(hr.router)
     app.include_router(identities.router)
+    app.include_router(scim.router)
     app.include_router(systems.router)
     registry = metrics.registry_with(container.store_counts)
 
