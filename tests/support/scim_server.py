@@ -115,6 +115,11 @@ class ScimTenant:
         return users[0] if users else None
 
 
+def pytest_report_header() -> str:
+    # The server has no --version flag; its package says which one runs.
+    return f"scim2-server {metadata.version('scim2-server')} (SCIM connector tests)"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
