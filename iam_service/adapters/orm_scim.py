@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    func,
     or_,
     select,
     text,
@@ -78,6 +79,8 @@ class ScimUserRepository:
         user_name: str | None = None,
         external_id: str | None = None,
         email: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> Sequence[Row]:
         """People whose User was not deleted, oldest first; each argument
         narrows the search (the endpoint passes what a filter pins down)."""
@@ -99,7 +102,18 @@ class ScimUserRepository:
             query = query.where(s.c.external_id == external_id)
         if email is not None:
             query = query.where(p.c.email == email.lower())
+        query = query.offset(offset).limit(limit)
         return [(person, record) for person, record in self.session.execute(query)]
+
+    def count_visible(self) -> int:
+        p, s = orm.persons, scim_users
+        query = (
+            select(func.count())
+            .select_from(p)
+            .outerjoin(s, s.c.person_id == p.c.id)
+            .where(s.c.deleted_at.is_(None))
+        )
+        return int(self.session.scalar(query) or 0)
 
     def user_name_holders(self, user_name: str) -> list[int | None]:
         """The people whose live User has this userName (any case)."""

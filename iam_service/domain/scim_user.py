@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -75,9 +75,6 @@ class UserState:
             "title": self.title,
             "manager_employee_id": self.manager,
         }
-
-    def with_(self, **changes: Any) -> UserState:
-        return replace(self, **changes)
 
 
 def state_of(person: Person, record: ScimUserRecord | None) -> UserState:

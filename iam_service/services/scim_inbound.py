@@ -110,7 +110,7 @@ class ScimInbound(ScimQueries):
                     f"employeeNumber {who} is already the User {who}",
                     "uniqueness",
                 )
-            base = state_of(person, record).with_(active=_active(person))
+            base = state_of(person, record)
             eid = ev.event_id("post", who, before["meta"]["version"], digest)
             event = ev.change_event(base, desired, eid)
             return self._apply(uow, person, record, desired, event, write, 201)
@@ -190,7 +190,7 @@ class ScimInbound(ScimQueries):
             _precondition(if_match, before)
             if record is not None and _replayed(record, write, before):
                 return ScimResult(before)
-            base = state_of(person, record).with_(active=_active(person))
+            base = state_of(person, record)
             desired = _read(lambda: desired_of(base))
             digest = write.request.split(":", 1)[1]
             eid = ev.event_id(write.method, user_id, before["meta"]["version"], digest)
@@ -301,10 +301,6 @@ def _precondition(if_match: str | None, current: dict[str, Any]) -> None:
         raise ScimError(
             412, f"the User is at version {current['meta']['version']} now", None
         )
-
-
-def _active(person: Person) -> bool:
-    return str(person.status) != "terminated"
 
 
 def _scim_side(record: ScimUserRecord | None) -> dict[str, Any] | None:

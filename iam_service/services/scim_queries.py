@@ -68,12 +68,16 @@ class ScimQueries:
         ``startIndex`` below 1 counts as 1; ``count`` is capped at
         ``MAX_RESULTS`` (RFC 7644 §3.4.2.4)."""
         bound = _bound(filter_text) if filter_text is not None else None
-        with self.uow_factory() as uow:
-            rows = uow.scim_users.visible(**(_narrowing(bound) if bound else {}))
-            users = self._render_many(uow, rows, base_url)
-        found = [u for u in users if bound is None or matches(bound, u)]
         start = max(1, start_index or 1)
         size = min(max(0, DEFAULT_COUNT if count is None else count), MAX_RESULTS)
+        with self.uow_factory() as uow:
+            if bound is None:  # no filter: the database pages
+                total = uow.scim_users.count_visible()
+                rows = uow.scim_users.visible(offset=start - 1, limit=size)
+                return Page(total, start, self._render_many(uow, rows, base_url))
+            rows = uow.scim_users.visible(**_narrowing(bound))
+            users = self._render_many(uow, rows, base_url)
+        found = [u for u in users if matches(bound, u)]
         return Page(len(found), start, found[start - 1 : start - 1 + size])
 
     # -- helpers shared with the writes ------------------------------------

@@ -3,7 +3,9 @@ what scim2-tester does not check. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -245,3 +247,24 @@ def test_discovery(scim: TestClient) -> None:
     assert_scim_error(
         scim.get("/scim/v2/Schemas", params={"filter": "id pr"}), 403, None
     )
+
+
+def test_two_writers_with_the_same_if_match_one_wins(
+    container: Container, api: Api, scim: TestClient
+) -> None:
+    url = f"{USERS}/E7005"
+    etag = scim.get(url).headers["etag"]
+    clients = [api(Role.HR), api(Role.HR)]
+    barrier = threading.Barrier(2)
+
+    def write(client: TestClient, title: str) -> int:
+        barrier.wait()
+        body = patch({"op": "replace", "path": "title", "value": title})
+        return client.patch(url, json=body, headers={"If-Match": etag}).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(write, clients, ["Director", "Clerk"]))
+    assert codes == [200, 412]
+    with container.uow() as uow:
+        events = [e.type for e in uow.hr_events.for_employee("E7005")]
+    assert events == ["hire", "update"]
