@@ -32,6 +32,7 @@ from connectors.base import (
     Conflict,
     NotFound,
     NotSupported,
+    PermanentError,
     PolicyRefused,
     RetryableError,
     Secret,
@@ -48,7 +49,7 @@ from connectors.scim_mapping import (
     read_state,
 )
 from connectors.scim_roles import ScimAdminRole, admin_roles
-from connectors.scim_settings import SCIM_CAPABILITIES, ScimSettings
+from connectors.scim_settings import ScimSettings
 
 __all__ = ["ScimAdminRole", "ScimCapabilities", "ScimConnector", "ScimSettings"]
 
@@ -80,9 +81,7 @@ class ScimConnector:
             log.warning(
                 "%s: discovery failed (%s); assuming all", self.system_id, error
             )
-            if self.settings.delete_accounts:
-                return SCIM_CAPABILITIES
-            return SCIM_CAPABILITIES - {Capability.DELETE}
+            return self.settings.assumed_capabilities
 
     @capabilities.setter
     def capabilities(self, value: frozenset[Capability]) -> None:
@@ -102,7 +101,7 @@ class ScimConnector:
         if sent is not None:
             check_password_rules(sent, system=self.system_id)
         if spec.manager_native_id:
-            self._manager(spec.manager_native_id)
+            self._dir.require_manager(spec.manager_native_id)
         user_name = self.settings.scim_user_name(spec.username)
         existing = self._dir.find_user_name(user_name)
         if existing is not None:
@@ -117,12 +116,11 @@ class ScimConnector:
         secrets = (sent,) if sent else ()
         try:
             created = self._dir.create_user(body, secrets)
-        except Conflict:  # 409 uniqueness: someone holds it; adopt or refuse
-            existing = self._dir.find_user_name(user_name)
-            if existing is None:
-                raise
-            return self._adopt(existing, spec)
+        except Conflict as error:  # 409 uniqueness: someone holds it
+            return self._adopt_taken(user_name, spec, error)
         except ScimRefused as error:
+            if error.scim_type == "uniqueness":  # a 400 where RFC 7644 says 409
+                return self._adopt_taken(user_name, spec, error)
             if sent and "password" in error.detail.lower():
                 raise PolicyRefused(str(error), system=self.system_id) from None
             raise
@@ -153,7 +151,7 @@ class ScimConnector:
             raise ValueError(f"unknown attributes: {sorted(unknown)}")
         manager = changes.get("manager_native_id")
         if manager:
-            self._manager(manager)
+            self._dir.require_manager(manager)
         operations = attribute_operations(
             changes, enterprise=self.discover().enterprise_user
         )
@@ -288,10 +286,11 @@ class ScimConnector:
             )
         return AccountRef(str(existing["id"]), spec.username)
 
-    def _manager(self, manager_id: str) -> None:
-        try:
-            self._dir.get_user(manager_id)
-        except NotFound:
-            raise NotFound(
-                f"manager {manager_id} does not exist", system=self.system_id
-            ) from None
+    def _adopt_taken(
+        self, user_name: str, spec: AccountSpec, error: PermanentError
+    ) -> AccountRef:
+        """The provider says the userName is taken: adopt it or refuse."""
+        existing = self._dir.find_user_name(user_name)
+        if existing is None:
+            raise error
+        return self._adopt(existing, spec)

@@ -69,6 +69,14 @@ class ScimDirectory:
         meta = reply.body.get("meta") or {}
         return reply.body, reply.etag or meta.get("version")
 
+    def require_manager(self, manager_id: str) -> None:
+        try:
+            self.get_user(manager_id)
+        except NotFound:
+            raise NotFound(
+                f"manager {manager_id} does not exist", system=self.system
+            ) from None
+
     def find_user_name(self, user_name: str) -> Resource | None:
         folded = user_name.casefold()
         return self.one(

@@ -85,6 +85,13 @@ class ScimSettings:
             raise ValueError(f"SCIM cannot offer {', '.join(extra)}")
 
     @property
+    def assumed_capabilities(self) -> frozenset[Capability]:
+        """Every capability SCIM can offer under these settings."""
+        if self.delete_accounts:
+            return SCIM_CAPABILITIES
+        return SCIM_CAPABILITIES - {Capability.DELETE}
+
+    @property
     def root(self) -> str:
         return self.base_url.rstrip("/")
 

@@ -356,12 +356,14 @@ def test_a_provider_without_groups_or_passwords(
     assert all("If-Match" not in r.headers for r in scim_proxy.seen)
 
 
+@pytest.mark.parametrize("status", [409, 400], ids=["409", "400-uniqueness"])
 @pytest.mark.parametrize("same_employee", [True, False], ids=["adopted", "conflict"])
-def test_a_409_on_create_adopts_or_refuses_what_someone_created_meanwhile(
+def test_a_taken_user_name_on_create_adopts_or_refuses_what_someone_created(
     connector: ScimConnector,
     scim_proxy: VendorProxy,
     scim_server: ScimTenant,
     same_employee: bool,
+    status: int,
 ) -> None:
     wanted = person("racer")
     employee = wanted.employee_id if same_employee else "E-someone-else"
@@ -377,6 +379,10 @@ def test_a_409_on_create_adopts_or_refuses_what_someone_created_meanwhile(
             created.append(str(scim_server.post("/Users", body)["id"]))
 
     scim_proxy.before_forward = someone_is_faster
+    if status == 400:  # how some vendors say it
+        error = {"status": "400", "scimType": "uniqueness", "detail": "taken"}
+        scim_proxy.deviations.fail_with = (400, {}, error)
+        scim_proxy.deviations.fail_methods = frozenset({"POST"})
     if same_employee:
         assert connector.create_account(wanted, STRONG).native_id == created[0]
     else:

@@ -126,11 +126,11 @@ class VendorProxy:
         with self._lock:
             self.seen.append(SeenRequest(method, path, query, kept, body, bearer))
         d = self.deviations
+        if self.before_forward is not None:
+            self.before_forward(method, path)
         if d.fail_with is not None and method in (d.fail_methods or {method}):
             status, extra, error = d.fail_with
             return status, extra, json.dumps(error).encode() if error else b""
-        if self.before_forward is not None:
-            self.before_forward(method, path)
         if d.no_patch and method == "PATCH" and path.startswith("/Users"):
             return (
                 501,
