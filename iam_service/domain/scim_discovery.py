@@ -148,7 +148,6 @@ ALL_SCHEMAS = (*RESOURCE_SCHEMAS, *META_SCHEMAS)
 def service_provider_config(base_url: str) -> dict[str, Any]:
     return {
         "schemas": [SPC_SCHEMA],
-        "documentationUri": "https://example.test/docs/scim",
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},

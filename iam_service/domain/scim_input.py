@@ -24,7 +24,7 @@ from iam_service.domain.scim_schema import (
     Attribute,
     top_attribute,
 )
-from iam_service.domain.scim_user import UserState
+from iam_service.domain.scim_user import UserState, document_of
 
 _SCIM_NAME = {  # Employee field -> the SCIM attribute it comes from
     "employee_id": "employeeNumber",
@@ -208,6 +208,25 @@ def state_from_document(
         if value is not None and len(value) > _LIMITS[where]:
             raise invalid(f"{where} is longer than {_LIMITS[where]} characters")
     return state
+
+
+_PUT_REQUIRED = ("userName", "name", "title", "emails")
+_PUT_REQUIRED_EXT = ("employeeNumber", "department")
+
+
+def replaced_state(base: UserState, body: Any) -> UserState:
+    """The state a PUT asks for. Required attributes must be sent; optional
+    ones left out are not asserted and keep their values (RFC 7644 §3.5.1
+    allows either reading, and this one never clears data by omission)."""
+    sent = parse_resource(body)
+    ext = sent.get(ENTERPRISE_USER, {})
+    missing = [k for k in _PUT_REQUIRED if k not in sent]
+    missing += [k for k in _PUT_REQUIRED_EXT if k not in ext]
+    if missing:
+        raise invalid(f"a PUT sends the whole User; missing: {', '.join(missing)}")
+    doc = document_of(base)
+    doc.update({**sent, ENTERPRISE_USER: {**doc[ENTERPRISE_USER], **ext}})
+    return state_from_document(doc, base.email)
 
 
 def _required(value: Any, where: str) -> str:

@@ -35,9 +35,16 @@ from iam_service.domain.scim_filter import (
     parse_attr_path,
     parse_path,
 )
-from iam_service.domain.scim_input import ScimInputError, invalid, leaf, normalize
+from iam_service.domain.scim_input import (
+    ScimInputError,
+    invalid,
+    leaf,
+    normalize,
+    state_from_document,
+)
 from iam_service.domain.scim_match import FilterError, Target, bind, matches, resolve
 from iam_service.domain.scim_schema import CORE_USER, PATCH_OP, Attribute, schema_for
+from iam_service.domain.scim_user import UserState, document_of
 
 _OPS = ("add", "remove", "replace")
 
@@ -85,6 +92,16 @@ def apply_patch(document: Mapping[str, Any], body: Any) -> dict[str, Any]:
         else:
             _apply(doc, op, _target(path), value)
     return doc
+
+
+def patched_state(base: UserState, body: Any) -> UserState:
+    """The state a PATCH asks for, validated as a whole."""
+    doc = apply_patch(document_of(base), body)
+    if "active" not in doc:
+        raise ScimInputError(
+            "mutability", "active cannot be removed: a person is active or a leaver"
+        )
+    return state_from_document(doc, base.email)
 
 
 def _target(text: str) -> tuple[Target, PatchPath]:

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from iam_service.domain.hr import Employee, HrEvent, HrEventType
 from iam_service.domain.scim_user import UserState
-from iam_service.services.errors import ServiceError
+from iam_service.services.errors import ConflictError, NotFoundError, ServiceError
 
 _SCIM_NAMES = {
     "given_name": "name.givenName",
@@ -50,6 +50,17 @@ class ScimError(ServiceError):
         super().__init__(detail)
         self.status_code = status
         self.scim_type = scim_type
+
+
+def as_scim_error(error: ServiceError) -> ScimError:
+    """How a refusal of the HR intake reaches a SCIM client."""
+    if isinstance(error, ScimError):
+        return error
+    if isinstance(error, NotFoundError):
+        return ScimError(404, error.message)
+    if isinstance(error, ConflictError):
+        return ScimError(409, error.message, "uniqueness")
+    return ScimError(error.status_code, error.message, "invalidValue")
 
 
 def body_hash(body: Any) -> str:

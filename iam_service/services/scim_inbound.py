@@ -27,18 +27,13 @@ from iam_service.domain.model import Person
 from iam_service.domain.scim_input import (
     ScimInputError,
     parse_resource,
+    replaced_state,
     state_from_document,
 )
-from iam_service.domain.scim_patch import apply_patch
-from iam_service.domain.scim_schema import ENTERPRISE_USER
-from iam_service.domain.scim_user import (
-    ScimUserRecord,
-    UserState,
-    document_of,
-    state_of,
-)
+from iam_service.domain.scim_patch import patched_state
+from iam_service.domain.scim_user import ScimUserRecord, UserState, state_of
 from iam_service.services import scim_events as ev
-from iam_service.services.errors import ConflictError, NotFoundError, ServiceError
+from iam_service.services.errors import ServiceError
 from iam_service.services.hr_intake import HrIntake
 from iam_service.services.scim_events import ScimError
 from iam_service.services.scim_queries import ScimQueries
@@ -85,12 +80,7 @@ class ScimInbound(ScimQueries):
                 "invalidValue",
             )
         write = _Write("post", f"post:{ev.body_hash(body)}", actor, base_url)
-        try:
-            return self._create(desired, write)
-        except IntegrityError:
-            raise ScimError(
-                409, "another request created this User meanwhile", "uniqueness"
-            ) from None
+        return self._create(desired, write)
 
     def _create(self, desired: UserState, write: _Write) -> ScimResult:
         digest = write.request.split(":", 1)[1]
@@ -123,18 +113,7 @@ class ScimInbound(ScimQueries):
         keep their values (RFC 7644 §3.5.1 allows either reading)."""
 
         def desired(base: UserState) -> UserState:
-            sent = parse_resource(body)
-            ext = sent.get(_EXT, {})
-            missing = [k for k in _PUT_REQUIRED if k not in sent] + [
-                k for k in _PUT_REQUIRED_EXT if k not in ext
-            ]
-            if missing:
-                raise ScimInputError(
-                    "invalidValue", f"a PUT asserts the User: {', '.join(missing)}?"
-                )
-            doc = document_of(base)
-            doc.update({**sent, _EXT: {**doc[_EXT], **ext}})
-            return state_from_document(doc, base.email)
+            return replaced_state(base, body)
 
         write = _Write("put", f"put:{ev.body_hash(body)}", actor, base_url)
         return self._change(user_id, if_match, write, desired)
@@ -146,13 +125,7 @@ class ScimInbound(ScimQueries):
         """PATCH /Users/{id}; the result is validated as a whole."""
 
         def desired(base: UserState) -> UserState:
-            doc = apply_patch(document_of(base), body)
-            if "active" not in doc:
-                raise ScimInputError(
-                    "mutability",
-                    "active cannot be removed: a person is active or a leaver",
-                )
-            return state_from_document(doc, base.email)
+            return patched_state(base, body)
 
         write = _Write("patch", f"patch:{ev.body_hash(body)}", actor, base_url)
         return self._change(user_id, if_match, write, desired)
@@ -209,29 +182,36 @@ class ScimInbound(ScimQueries):
         *,
         delete: bool = False,
     ) -> ScimResult:
-        self._check_unique(uow, person, desired)
+        if not delete:  # a termination is never held up by SCIM's own data
+            self._check_unique(uow, person, desired)
         old = _scim_side(record)
         try:
             result = self.hr_intake.apply(uow, event, actor=write.actor, source="scim")
-        except ServiceError as error:
-            raise _as_scim(error) from None
-        if person is None:
-            person = uow.persons.by_employee_id(desired.employee_number)
+            if person is None:
+                person = uow.persons.by_employee_id(desired.employee_number)
             if person is None:  # pragma: no cover - the hire just added it
                 raise ScimError(500, "the hire did not record the person")
-        record = self._store(uow, person, record, desired, write.request, delete)
-        uow.flush()
-        resource = self._render(uow, person, record, write.base_url)
-        record.last_version = resource["meta"]["version"]
-        uow.record(
-            write.actor,
-            f"scim.user.{'deleted' if delete else write.method}",
-            f"person:{person.employee_id}",
-            before=old,
-            after=_scim_side(record),
-            reason=event.event_id,
-        )
-        uow.commit()
+            record = self._store(uow, person, record, desired, write.request, delete)
+            uow.flush()
+            resource = self._render(uow, person, record, write.base_url)
+            record.last_version = resource["meta"]["version"]
+            uow.record(
+                write.actor,
+                f"scim.user.{'deleted' if delete else write.method}",
+                f"person:{person.employee_id}",
+                before=old,
+                after=_scim_side(record),
+                reason=event.event_id,
+            )
+            uow.commit()
+        except ServiceError as error:
+            raise ev.as_scim_error(error) from None
+        except IntegrityError:
+            # A concurrent request took the employee number, e-mail or
+            # userName between our checks and the commit; nothing is kept.
+            raise ScimError(
+                409, "another request took one of these values meanwhile", "uniqueness"
+            ) from None
         return ScimResult(resource, status, [(result["type"], result["status"])])
 
     @staticmethod
@@ -273,11 +253,6 @@ class ScimInbound(ScimQueries):
         return record
 
 
-_EXT = ENTERPRISE_USER
-_PUT_REQUIRED = ("userName", "name", "title", "emails")
-_PUT_REQUIRED_EXT = ("employeeNumber", "department")
-
-
 def _read(parse: Any) -> UserState:
     try:
         state: UserState = parse()
@@ -312,16 +287,6 @@ def _scim_side(record: ScimUserRecord | None) -> dict[str, Any] | None:
         "email": [record.email_type, record.email_primary],
         "deleted": record.deleted_at is not None,
     }
-
-
-def _as_scim(error: ServiceError) -> ScimError:
-    if isinstance(error, ScimError):
-        return error
-    if isinstance(error, NotFoundError):
-        return ScimError(404, error.message)
-    if isinstance(error, ConflictError):
-        return ScimError(409, error.message, "uniqueness")
-    return ScimError(error.status_code, error.message, "invalidValue")
 
 
 def _not_found(user_id: str) -> ScimError:

@@ -48,6 +48,15 @@ def test_joiner_mover_leaver_through_scim(
     assert created.headers["etag"] == created.json()["meta"]["version"]
     drain(container)
     assert groups(fake_ad, "E5001") == {"GG-All-Staff", "GG-Sales", "GG-Sales-Managers"}
+    joined = auditor.get("/api/v1/identities/E5001").json()
+    assert (
+        joined["accounts"][0]["state"] == "enabled" and joined["accounts"][0]["in_sync"]
+    )
+    assert {g["entitlement"] for g in joined["grants"]} == {
+        "ad:GG-All-Staff",
+        "ad:GG-Sales",
+        "ad:GG-Sales-Managers",
+    }
     user = scim.get(f"{USERS}/E5001").json()
     assert {g["value"] for g in user["groups"]} == {
         "ad:GG-All-Staff",
@@ -67,6 +76,14 @@ def test_joiner_mover_leaver_through_scim(
         "GG-Engineering",
         "GG-Eng-Leads",
     }
+    moved_view = auditor.get("/api/v1/identities/E5001").json()
+    assert moved_view["person"]["department"] == "ENG"
+    assert {g["entitlement"] for g in moved_view["grants"]} == {
+        "ad:GG-All-Staff",
+        "ad:GG-Engineering",
+        "ad:GG-Eng-Leads",
+    }
+    assert moved_view["pending_operations"] == []
 
     left = scim.patch(
         f"{USERS}/E5001",

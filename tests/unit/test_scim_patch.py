@@ -9,6 +9,7 @@ import pytest
 from iam_service.domain.scim_input import (
     ScimInputError,
     parse_resource,
+    replaced_state,
     state_from_document,
 )
 from iam_service.domain.scim_patch import apply_patch
@@ -209,3 +210,27 @@ def test_resources_refuse_unknown_attributes_and_ignore_read_only_ones() -> None
     with pytest.raises(ScimInputError) as caught:
         parse_resource({**body, "schemas": [ENT]})
     assert caught.value.scim_type == "invalidSyntax"
+
+
+def test_a_put_keeps_what_it_does_not_assert_and_needs_the_required_parts() -> None:
+    body = {
+        "schemas": [CORE, ENT],
+        "userName": "hanako2",
+        "name": {"givenName": "Hanako", "familyName": "Sato"},
+        "emails": [{"value": "hanako@example.test"}],
+        "title": "Lead",
+        ENT: {"employeeNumber": "E1001", "department": "ENG"},
+    }
+    after = replaced_state(
+        BASE.__class__(**{**BASE.__dict__, "external_id": "X"}), body
+    )
+    assert (after.user_name, after.family_name, after.title) == (
+        "hanako2",
+        "Sato",
+        "Lead",
+    )
+    assert after.manager == "E0001" and after.external_id == "X" and after.active
+    with pytest.raises(ScimInputError) as caught:
+        replaced_state(BASE, {**body, ENT: {"employeeNumber": "E1001"}})
+    assert caught.value.scim_type == "invalidValue"
+    assert "department" in caught.value.detail
