@@ -64,6 +64,9 @@ def normalize(attribute: Attribute, value: Any, where: str) -> Any:
 def _single(attribute: Attribute, value: Any, where: str) -> Any:
     if value is None or attribute.type != "complex":
         return leaf(attribute, value, where)
+    if isinstance(value, str) and attribute.sub("value") and not attribute.multi_valued:
+        # Entra ID sends the manager as a bare id: read it as {"value": id}.
+        value = {"value": value}
     if not isinstance(value, Mapping):
         raise invalid(f"{where} must be an object")
     out: dict[str, Any] = {}

@@ -66,7 +66,7 @@ class ScimInbound(ScimQueries):
     """The SCIM use cases. ``base_url`` ends in ``/scim/v2``."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, hr_intake: HrIntake) -> None:
-        super().__init__(uow_factory)
+        super().__init__(uow_factory, hr_intake.ctx.policy)
         self.hr_intake = hr_intake
 
     def create(self, body: Any, *, actor: str, base_url: str) -> ScimResult:

@@ -11,12 +11,13 @@ write, narrows the rows read from the database first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from iam_service.adapters.orm_scim import Row
 from iam_service.domain.model import Person
+from iam_service.domain.policy import Policy
 from iam_service.domain.scim_discovery import DEFAULT_COUNT, MAX_RESULTS
 from iam_service.domain.scim_filter import (
     And,
@@ -48,8 +49,13 @@ class Page:
 
 
 class ScimQueries:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    """``policy`` names the entitlements shown as ``groups``."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, policy: Callable[[], Policy] | None = None
+    ) -> None:
         self.uow_factory = uow_factory
+        self.policy = policy
 
     def get(self, user_id: str, *, base_url: str) -> dict[str, Any]:
         with self.uow_factory() as uow:
@@ -102,12 +108,13 @@ class ScimQueries:
     ) -> dict[str, Any]:
         return self._render_many(uow, [(person, record)], base_url)[0]
 
-    @staticmethod
     def _render_many(
-        uow: UnitOfWork, rows: Sequence[Row], base_url: str
+        self, uow: UnitOfWork, rows: Sequence[Row], base_url: str
     ) -> list[dict[str, Any]]:
         now = uow.clock.now()
         names = {e.ref: e.name for e in uow.entitlements.all()}
+        if self.policy is not None:
+            names |= {e.ref: e.name for e in self.policy().entitlements}
         ids = [p.id for p, _ in rows if p.id is not None]
         grants = uow.scim_users.groups(ids) if ids else {}
         out = []

@@ -58,10 +58,10 @@ def test_joiner_mover_leaver_through_scim(
         "ad:GG-Sales-Managers",
     }
     user = scim.get(f"{USERS}/E5001").json()
-    assert {g["value"] for g in user["groups"]} == {
-        "ad:GG-All-Staff",
-        "ad:GG-Sales",
-        "ad:GG-Sales-Managers",
+    assert {(g["value"], g["display"]) for g in user["groups"]} == {
+        ("ad:GG-All-Staff", "All staff"),
+        ("ad:GG-Sales", "Sales team"),
+        ("ad:GG-Sales-Managers", "Sales managers"),
     }
 
     moved = scim.patch(

@@ -81,6 +81,11 @@ def test_pathless_values_take_attribute_paths_and_schema_objects() -> None:
     assert after.external_id == "HR-1"
 
 
+def test_a_bare_manager_id_is_read_as_its_value() -> None:
+    path = f"{ENT}:manager"
+    assert patched({"op": "Add", "path": path, "value": "E0009"}).manager == "E0009"
+
+
 def test_the_extension_urn_as_path() -> None:
     after = patched({"op": "add", "path": ENT, "value": {"department": "HR"}})
     assert after.department == "HR" and after.employee_number == "E1001"
