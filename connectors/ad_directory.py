@@ -12,6 +12,7 @@ answers are accepted as "already so".
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 
 import ldap3
@@ -23,6 +24,8 @@ from connectors.ldap_errors import LdapResult, error_for_result
 from connectors.ldap_session import LdapEntry, LdapSession
 
 _DESCRIBE_BATCH = 50  # DNs per OR-filter: keeps filters well under server limits
+_DESCRIBE_TTL = 300.0  # seconds
+_DESCRIBE_CACHE_SIZE = 10_000
 
 
 class AdDirectory:
@@ -37,6 +40,9 @@ class AdDirectory:
         self._system = system
         self._dns: dict[str, str] = {}
         self._schema: dict[str, bool] = {}
+        # Group and manager DNs -> name and GUID: read-backs resolve the same
+        # few groups over and over; a short TTL bounds staleness after a rename.
+        self._described: dict[str, tuple[float, DnInfo]] = {}
 
     def read(self, dn: str, action: str) -> LdapEntry:
         """The user object at ``dn`` (a ``<GUID=...>`` DN will do), or ``NotFound``."""
@@ -127,8 +133,15 @@ class AdDirectory:
     def _describe(self, dns: Iterable[str]) -> dict[str, DnInfo]:
         """Names and objectGUIDs of the objects at ``dns`` (groups, managers),
         keyed by case-folded DN; DNs that no longer exist are left out."""
-        wanted = sorted(set(dns))
+        now = time.monotonic()
         known: dict[str, DnInfo] = {}
+        wanted = []
+        for dn in sorted(set(dns)):
+            cached = self._described.get(dn.casefold())
+            if cached is not None and now - cached[0] < _DESCRIBE_TTL:
+                known[dn.casefold()] = cached[1]
+            else:
+                wanted.append(dn)
         for start in range(0, len(wanted), _DESCRIBE_BATCH):
             batch = wanted[start : start + _DESCRIBE_BATCH]
             condition = "".join(
@@ -143,7 +156,11 @@ class AdDirectory:
             self._check(result, "read groups and managers")
             for entry in entries:
                 name = entry.first("sAMAccountName") or ""
-                known[entry.dn.casefold()] = DnInfo(native_id=guid_of(entry), name=name)
+                info = DnInfo(native_id=guid_of(entry), name=name)
+                known[entry.dn.casefold()] = info
+                if len(self._described) >= _DESCRIBE_CACHE_SIZE:
+                    self._described.clear()
+                self._described[entry.dn.casefold()] = (now, info)
         return known
 
     @staticmethod

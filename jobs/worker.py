@@ -15,11 +15,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from connectors.base import Connector, ConnectorError, PermanentError
 from iam_service import metrics
-from iam_service.services.execution import Job, execute
+from iam_service.services.execution import Job, Outcome, execute
 from iam_service.services.queue import OperationQueue
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class WorkerConfig:
     threads: int = 4
     poll_seconds: float = 1.0
     reap_every_seconds: float = 15.0
+    chain: int = 8  # operations of one account taken in one claim
     systems: frozenset[str] | None = None  # None: every system
 
 
@@ -101,14 +102,22 @@ class Worker:
         self.wakeup = wakeup or Wakeup()
 
     def run_once(self, thread_name: str = "0") -> bool:
-        """Claim and run one operation; False when the queue had nothing."""
+        """Claim and run the next operation (and the ones queued right behind
+        it on the same account); False when the queue had nothing."""
         owner = f"{self.worker_id}/{thread_name}"
         systems = set(self.config.systems) if self.config.systems is not None else None
-        job = self.queue.claim(owner, systems)
-        if job is None:
-            return False
-        self._run(owner, job)
-        return True
+        jobs = self.queue.claim_chain(owner, systems, chain=self.config.chain)
+        native_id: str | None = None
+        for index, job in enumerate(jobs):
+            if native_id and not job.native_id:  # created earlier in this chain
+                job = replace(job, native_id=native_id)
+            outcome = self._run(owner, job)
+            if outcome is None:
+                # Later steps must not overtake a failed one: hand them back.
+                self.queue.release(owner, jobs[index + 1 :])
+                break
+            native_id = outcome.native_id or job.native_id
+        return bool(jobs)
 
     def drain(self, limit: int = 1_000_000) -> int:
         """Run until nothing is runnable now (tests, ``iamctl worker --once``)."""
@@ -149,7 +158,7 @@ class Worker:
             if not worked:
                 self.wakeup.wait(self.config.poll_seconds)
 
-    def _run(self, owner: str, job: Job) -> None:
+    def _run(self, owner: str, job: Job) -> Outcome | None:
         started = time.perf_counter()
         try:
             connector = self.pool.get(job.system_key)
@@ -178,9 +187,11 @@ class Worker:
                 status,
                 error,
             )
-            return
-        self.queue.succeed(owner, job, outcome)
+            return None
+        if not self.queue.succeed(owner, job, outcome):
+            return None  # our lease ran out and the work went elsewhere
         metrics.operation_finished(job.system_key, job.kind, "succeeded", started)
+        return outcome
 
     @staticmethod
     def _safe(action: Callable[[], object]) -> None:

@@ -186,15 +186,10 @@ def _revoke(connector: Connector, ref: AccountRef, _job: Job, _: Checkpoint) -> 
 
 
 def _move(connector: Connector, ref: AccountRef, _job: Job, _: Checkpoint) -> Outcome:
-    before = connector.get_account(ref).location
     connector.move_to_leavers(ref)
     state = connector.get_account(ref)
     return Outcome(
-        result={
-            "from": before,
-            "location": state.location,
-            "hidden": state.hidden_from_address_lists,
-        },
+        result={"location": state.location, "hidden": state.hidden_from_address_lists},
         enabled=state.enabled,
     )
 

@@ -43,7 +43,16 @@ class OperationQueue:
         self._rng = random.Random()  # noqa: S311 - jitter only
 
     def claim(self, worker_id: str, systems: set[str] | None = None) -> Job | None:
-        """Lease the next runnable operation, detached as a ``Job``.
+        """Lease the next runnable operation, detached as a ``Job``."""
+        jobs = self.claim_chain(worker_id, systems, chain=1)
+        return jobs[0] if jobs else None
+
+    def claim_chain(
+        self, worker_id: str, systems: set[str] | None = None, *, chain: int = 8
+    ) -> list[Job]:
+        """Lease the next runnable operation and up to ``chain - 1`` more
+        queued behind it on the same account; run them in order and
+        ``release`` the rest if one fails.
 
         Only systems ``approved`` allows are claimed: the others' operations
         stay pending until the security officer approves them (5.23)."""
@@ -51,20 +60,30 @@ class OperationQueue:
             allowed = self.approved()
             systems = set(allowed) if systems is None else systems & allowed
             if not systems:
-                return None
+                return []
         with self.uow_factory() as uow:
-            op = queue_store.claim_next(
+            ops = queue_store.claim_next(
                 uow.session,
                 worker_id=worker_id,
                 now=uow.clock.now(),
                 lease=self.policy.lease,
                 systems=systems,
+                chain=chain,
             )
-            if op is None:
-                return None
-            job = self._job(uow, op)
+            jobs = [self._job(uow, op) for op in ops]
+            if jobs:
+                uow.commit()
+            return jobs
+
+    def release(self, worker_id: str, jobs: list[Job]) -> None:
+        """Give back leased operations that were not tried."""
+        if not jobs:
+            return
+        with self.uow_factory() as uow:
+            queue_store.release(
+                uow.session, worker_id, [j.operation_id for j in jobs], uow.clock.now()
+            )
             uow.commit()
-            return job
 
     def reap(self) -> int:
         """Give the operations of dead workers back to the queue."""
