@@ -254,3 +254,13 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class LicenseManager(Protocol):
+    """A connector that can take a leaver's paid licences back (Entra ID)."""
+
+    def remove_licenses(self, ref: AccountRef) -> list[str]:
+        """Remove every assigned licence; returns what was removed. None
+        assigned is success."""
+        ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import signal
 import sys
 import threading
@@ -31,7 +32,7 @@ from iam_service.services import audit_trail
 from iam_service.services.errors import ServiceError
 from iam_service.services.hr_import import import_csv
 from iam_service.services.register_gate import waiting_notes
-from iam_service.settings import SettingsError, load_settings
+from iam_service.settings import REPO_ROOT, SettingsError, load_settings
 
 app = typer.Typer(help="Identity and access lifecycle service.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -257,7 +258,9 @@ def policy_check(
     directory: Annotated[Path | None, typer.Argument(file_okay=False)] = None,
 ) -> None:
     """Validate the policy files; errors name the file and line."""
-    directory = directory or load_settings().policy_dir
+    # Checking files needs no secrets: do not require the full settings.
+    default = os.environ.get("IAM_POLICY_DIR", str(REPO_ROOT / "policies"))
+    directory = directory or Path(default)
     try:
         policy = load_policy(directory)
     except PolicyError as error:

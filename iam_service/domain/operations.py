@@ -25,6 +25,7 @@ class OperationKind(enum.StrEnum):
     REMOVE_ALL_GROUPS = "remove_all_groups"
     REVOKE_SESSIONS = "revoke_sessions"
     MOVE_TO_LEAVERS = "move_to_leavers"
+    REMOVE_LICENSES = "remove_licenses"
     DELETE_ACCOUNT = "delete_account"
 
 

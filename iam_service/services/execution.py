@@ -16,7 +16,9 @@ from connectors.base import (
     AccountSpec,
     AccountState,
     Connector,
+    LicenseManager,
     NotFound,
+    NotSupported,
     PermanentError,
     RetryableError,
     Secret,
@@ -36,6 +38,7 @@ _GONE_IS_DONE = frozenset(
         OperationKind.REMOVE_ALL_GROUPS,
         OperationKind.REVOKE_SESSIONS,
         OperationKind.MOVE_TO_LEAVERS,
+        OperationKind.REMOVE_LICENSES,
         OperationKind.DELETE_ACCOUNT,
     }
 )
@@ -194,6 +197,16 @@ def _move(connector: Connector, ref: AccountRef, _job: Job, _: Checkpoint) -> Ou
     )
 
 
+def _licenses(
+    connector: Connector, ref: AccountRef, job: Job, _: Checkpoint
+) -> Outcome:
+    if not isinstance(connector, LicenseManager):
+        raise NotSupported("this system has no licences", system=job.system_key)
+    removed = connector.remove_licenses(ref)
+    state = connector.get_account(ref)
+    return Outcome(result={"licences_removed": removed}, enabled=state.enabled)
+
+
 def _delete(connector: Connector, ref: AccountRef, job: Job, _: Checkpoint) -> Outcome:
     connector.delete_account(ref)
     try:
@@ -217,6 +230,7 @@ _STEPS: dict[
     OperationKind.REMOVE_ALL_GROUPS: _remove_all,
     OperationKind.REVOKE_SESSIONS: _revoke,
     OperationKind.MOVE_TO_LEAVERS: _move,
+    OperationKind.REMOVE_LICENSES: _licenses,
     OperationKind.DELETE_ACCOUNT: _delete,
 }
 

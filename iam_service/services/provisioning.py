@@ -31,6 +31,7 @@ DEFAULT_LEAVER_STEPS: tuple[OperationKind, ...] = (
     OperationKind.REVOKE_SESSIONS,
     OperationKind.SCRAMBLE_PASSWORD,
     OperationKind.REMOVE_ALL_GROUPS,
+    OperationKind.REMOVE_LICENSES,
     OperationKind.MOVE_TO_LEAVERS,
 )
 _STEP_NEEDS: Mapping[OperationKind, Capability] = {
@@ -38,6 +39,7 @@ _STEP_NEEDS: Mapping[OperationKind, Capability] = {
     OperationKind.SCRAMBLE_PASSWORD: Capability.PASSWORD,
     OperationKind.MOVE_TO_LEAVERS: Capability.MOVE_TO_LEAVERS,
     OperationKind.REMOVE_ALL_GROUPS: Capability.GROUPS,
+    OperationKind.REMOVE_LICENSES: Capability.REMOVE_LICENSES,
 }
 
 
