@@ -85,6 +85,7 @@ class FakeConnector:
         self.system_id = system_id
         self.capabilities: frozenset[Capability] = frozenset(capabilities)
         self.known_groups: set[str] = set(known_groups)
+        self.licenses: dict[str, list[str]] = {}  # native id -> SKU ids
         self.users_location = users_location
         self.leavers_location = leavers_location
         self.calls: list[tuple[str, tuple[object, ...]]] = []
@@ -191,6 +192,13 @@ class FakeConnector:
         with self._call("revoke_sessions", ref):
             self._need(Capability.REVOKE_SESSIONS)
             self._account(ref)
+
+    def remove_licenses(self, ref: AccountRef) -> list[str]:
+        """Take back the account's licences (set by tests in ``licenses``)."""
+        with self._call("remove_licenses", ref):
+            self._need(Capability.REMOVE_LICENSES)
+            self._account(ref)
+            return self.licenses.pop(ref.native_id, [])
 
     def move_to_leavers(self, ref: AccountRef) -> None:
         with self._call("move_to_leavers", ref):

@@ -28,6 +28,7 @@ def claim_next(
     now: datetime,
     lease: timedelta,
     systems: Collection[str] | None = None,
+    exclude: Collection[str] = (),
     chain: int = 1,
 ) -> list[Operation]:
     """Lease the next runnable operation to ``worker_id`` and, with
@@ -51,6 +52,8 @@ def claim_next(
     )
     if systems is not None:
         query = query.where(t.c.system_key.in_(systems))
+    if exclude:
+        query = query.where(t.c.system_key.not_in(exclude))
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         query = query.with_for_update(skip_locked=True, of=t)

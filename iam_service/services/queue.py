@@ -48,7 +48,12 @@ class OperationQueue:
         return jobs[0] if jobs else None
 
     def claim_chain(
-        self, worker_id: str, systems: set[str] | None = None, *, chain: int = 8
+        self,
+        worker_id: str,
+        systems: set[str] | None = None,
+        *,
+        chain: int = 8,
+        exclude: frozenset[str] = frozenset(),
     ) -> list[Job]:
         """Lease the next runnable operation and up to ``chain - 1`` more
         queued behind it on the same account; run them in order and
@@ -68,6 +73,7 @@ class OperationQueue:
                 now=uow.clock.now(),
                 lease=self.policy.lease,
                 systems=systems,
+                exclude=exclude,
                 chain=chain,
             )
             jobs = [self._job(uow, op) for op in ops]
