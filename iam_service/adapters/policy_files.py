@@ -2,7 +2,9 @@
 
 Every ``*.yaml`` file in the directory contributes top-level sections
 (``entitlements``, ``roles``, ``departments``, ``birthright``,
-``leaver_steps``, ...); a section may appear in one file only. The merged
+``leaver_steps``, ``sod_rules``, ``approval_chains``, ``settings``); a
+section may appear in one file only. The same files stored as a policy
+version (8.32) load from their text with ``load_policy_texts``. The merged
 document is validated into ``iam_service.domain.policy.Policy`` with unknown
 keys refused, so that ``birthrite:`` is an error on its line and never a
 silently empty rule.
@@ -10,6 +12,7 @@ silently empty rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,17 +48,34 @@ class _Section:
     value_node: yaml.Node
 
 
-def load_policy(directory: Path) -> Policy:
-    """Parse and validate every policy file in ``directory``."""
+def read_policy_files(directory: Path) -> dict[str, str]:
+    """The policy files of ``directory`` by name, as text (a version's content)."""
     files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not files:
         raise PolicyError(
             [PolicyProblem(str(directory), 0, "no policy files (*.yaml) found")]
         )
+    return {path.name: path.read_text(encoding="utf-8") for path in files}
+
+
+def load_policy(directory: Path) -> Policy:
+    """Parse and validate every policy file in ``directory``."""
+    return load_policy_texts(read_policy_files(directory), directory)
+
+
+def load_policy_texts(files: Mapping[str, str], base: Path | None = None) -> Policy:
+    """Parse and validate policy files given as ``{name: text}`` (a stored
+    version, an upload); problems name ``base / name`` and the line."""
+    if not files:
+        raise PolicyError([PolicyProblem(str(base or "."), 0, "no policy files")])
     sections: dict[str, _Section] = {}
     problems: list[PolicyProblem] = []
-    for path in files:
-        problems += _read_sections(path, sections)
+    for name in sorted(files):
+        if "/" in name or "\\" in name or not name.endswith((".yaml", ".yml")):
+            problems.append(PolicyProblem(name, 0, "a policy file is NAME.yaml"))
+            continue
+        path = base / name if base else Path(name)
+        problems += _read_sections(path, files[name], sections)
     if problems:
         raise PolicyError(problems)
     data = {name: _construct(s.value_node) for name, s in sections.items()}
@@ -71,9 +91,11 @@ def load_policy(directory: Path) -> Policy:
     return policy
 
 
-def _read_sections(path: Path, sections: dict[str, _Section]) -> list[PolicyProblem]:
+def _read_sections(
+    path: Path, text: str, sections: dict[str, _Section]
+) -> list[PolicyProblem]:
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line = mark.line + 1 if mark else 0

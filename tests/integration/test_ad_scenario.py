@@ -37,7 +37,7 @@ EXPECTED = {
     ("ENG", "Engineer"): {"GG-All-Staff", "GG-Engineering"},
     ("ENG", "Lead Engineer"): {"GG-All-Staff", "GG-Engineering", "GG-Eng-Leads"},
     ("FIN", "Clerk"): {"GG-All-Staff", "GG-Finance"},
-    ("FIN", "Manager"): {"GG-All-Staff", "GG-Finance", "GG-Finance-Approvers"},
+    ("FIN", "Manager"): {"GG-All-Staff", "GG-Finance-Approvers"},  # 5.3
     ("HR", "Staff"): {"GG-All-Staff", "GG-HR"},
     ("IT", "System Administrator"): {"GG-All-Staff", "GG-IT"},
     ("GA", "Staff"): {"GG-All-Staff", "GG-General-Affairs"},
