@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ("termination",)
+ALL = ("termination", "fanout", "entra_connector", "scim_connector")
 
 
 def main(names: list[str]) -> None:

@@ -161,6 +161,7 @@ def _run_worker(
         threads=threads or settings.worker_threads,
         poll_seconds=settings.queue_poll_seconds,
         reap_every_seconds=max(1.0, settings.queue_lease_seconds / 4),
+        limits=container.connectors_file.parallel_limits(),
     )
     Worker(
         container.queue,

@@ -14,13 +14,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from connectors.base import Connector, ConnectorError, PermanentError, RetryableError
 from iam_service import metrics
 from iam_service.services.execution import Job, Outcome, execute
 from iam_service.services.queue import OperationQueue
+from jobs.system_gate import SystemGate
 
 log = logging.getLogger(__name__)
 ConnectorFactory = Callable[[str], Connector]
@@ -72,32 +73,6 @@ class Wakeup:
             self._condition.wait_for(lambda: self._generation != seen, timeout=timeout)
 
 
-class Cooling:
-    """Systems this worker leaves alone for a moment after they failed.
-
-    One system's outage must never delay the others: without this, every
-    thread would in turn spend a connect timeout on the unreachable system's
-    other accounts while the reachable systems' work waits.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def cool(self, system: str, retry_after: float | None = None) -> None:
-        pause = max(self._seconds, min(retry_after or 0.0, 300.0))
-        with self._lock:
-            self._until[system] = time.monotonic() + pause
-
-    def systems(self) -> frozenset[str]:
-        now = time.monotonic()
-        with self._lock:
-            for system in [s for s, until in self._until.items() if until <= now]:
-                del self._until[system]
-            return frozenset(self._until)
-
-
 @dataclass(frozen=True)
 class WorkerConfig:
     threads: int = 4
@@ -105,6 +80,7 @@ class WorkerConfig:
     reap_every_seconds: float = 15.0
     chain: int = 8  # operations of one account taken in one claim
     cooldown_seconds: float = 5.0  # a failing system is left alone this long
+    limits: Mapping[str, int] = field(default_factory=dict)  # max_parallel per system
     systems: frozenset[str] | None = None  # None: every system
 
 
@@ -127,16 +103,27 @@ class Worker:
         self.config = config
         self.worker_id = worker_id or default_worker_id()
         self.wakeup = wakeup or Wakeup()
-        self.cooling = Cooling(config.cooldown_seconds)
+        self.gate = SystemGate(config.cooldown_seconds, config.limits)
 
     def run_once(self, thread_name: str = "0") -> bool:
         """Claim and run the next operation (and the ones queued right behind
         it on the same account); False when the queue had nothing."""
         owner = f"{self.worker_id}/{thread_name}"
         systems = set(self.config.systems) if self.config.systems is not None else None
-        jobs = self.queue.claim_chain(
-            owner, systems, chain=self.config.chain, exclude=self.cooling.systems()
-        )
+        with self.gate.claiming() as excluded:
+            jobs = self.queue.claim_chain(
+                owner, systems, chain=self.config.chain, exclude=excluded
+            )
+            if not jobs:
+                return False
+            self.gate.started(jobs[0].system_key)
+        try:
+            self._run_chain(owner, jobs)
+        finally:
+            self.gate.finished(jobs[0].system_key)
+        return True
+
+    def _run_chain(self, owner: str, jobs: list[Job]) -> None:
         native_id: str | None = None
         for index, job in enumerate(jobs):
             if native_id and not job.native_id:  # created earlier in this chain
@@ -145,9 +132,8 @@ class Worker:
             if outcome is None:
                 # Later steps must not overtake a failed one: hand them back.
                 self.queue.release(owner, jobs[index + 1 :])
-                break
+                return
             native_id = outcome.native_id or job.native_id
-        return bool(jobs)
 
     def drain(self, limit: int = 1_000_000) -> int:
         """Run until nothing is runnable now (tests, ``iamctl worker --once``)."""
@@ -199,7 +185,7 @@ class Worker:
             )
         except Exception as raw:
             if isinstance(raw, RetryableError):
-                self.cooling.cool(job.system_key, raw.retry_after)
+                self.gate.cool(job.system_key, raw.retry_after)
             error = (
                 raw
                 if isinstance(raw, ConnectorError)

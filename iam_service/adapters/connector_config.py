@@ -33,12 +33,29 @@ class SystemEntry(BaseModel):
     purpose: str = ""
     owner: str = ""
     settings: dict[str, Any] = Field(default_factory=dict)
+    # Operations one worker process runs at once on this system; None: as many
+    # as it has threads. Samba serialises writes: see DEFAULT_MAX_PARALLEL.
+    max_parallel: int | None = Field(default=None, ge=1)
+
+
+# Measured (docs/benchmarks.md): parallel writes make Samba AD slower, so one
+# at a time per worker process unless the connectors file says otherwise.
+DEFAULT_MAX_PARALLEL: dict[str, int] = {"active_directory": 1}
 
 
 class ConnectorsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     systems: tuple[SystemEntry, ...] = ()
+
+    def parallel_limits(self) -> dict[str, int]:
+        """``max_parallel`` per system key, with the per-kind defaults."""
+        limits = {}
+        for entry in self.systems:
+            limit = entry.max_parallel or DEFAULT_MAX_PARALLEL.get(entry.kind)
+            if limit:
+                limits[entry.key] = limit
+        return limits
 
     def entry(self, key: str) -> SystemEntry:
         for entry in self.systems:

@@ -4,14 +4,12 @@ through real msal) and a SaaS tool (scim2-server), each checked directly."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from connectors.active_directory import AD_CAPABILITIES, ActiveDirectoryConnector
 from connectors.base import Connector
@@ -22,10 +20,10 @@ from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.operations import OperationStatus
-from iam_service.settings import REPO_ROOT
 from tests.support.ad_service import AdTarget
 from tests.support.db import TestDatabase
 from tests.support.graph_server import GraphServer
+from tests.support.policies import ENTRA_GROUP, SAAS_GROUP, three_system_policy
 from tests.support.samba import SambaDc
 from tests.support.scim_proxy import VendorProxy
 from tests.support.scim_server import ScimTenant, plain_session
@@ -33,26 +31,6 @@ from tests.support.service import build_with_factory, drain, event, hire
 from tools.samba_directory import connect
 
 pytestmark = pytest.mark.samba
-ENTRA_GROUP, SAAS_GROUP = "All Staff", "Everyone"
-
-
-def three_system_policy(directory: Path) -> Path:
-    """The shipped policy, with staff also in Entra ID and the SaaS tool."""
-    shutil.copytree(REPO_ROOT / "policies", directory)
-    path = directory / "catalogue.yaml"
-    catalogue = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for ref, name in (
-        (f"entra:{ENTRA_GROUP}", "All staff (Microsoft 365)"),
-        (f"saas:{SAAS_GROUP}", "Team chat workspace"),
-    ):
-        catalogue["entitlements"].append(
-            {"ref": ref, "name": name, "classification": "internal"}
-        )
-    staff = next(r for r in catalogue["roles"] if r["id"] == "staff")
-    staff["entitlements"] += [f"entra:{ENTRA_GROUP}", f"saas:{SAAS_GROUP}"]
-    staff["accounts"] = ["ad", "entra", "saas"]
-    path.write_text(yaml.safe_dump(catalogue, allow_unicode=True), encoding="utf-8")
-    return directory
 
 
 @pytest.fixture
