@@ -25,18 +25,24 @@ from iam_service.adapters.connector_config import (
     build_connector,
     load_connectors_file,
 )
-from iam_service.adapters.database import make_engine
+from iam_service.adapters.database import READ_ONLY, make_engine
 from iam_service.adapters.policy_files import load_policy
 from iam_service.domain.clock import Clock, SystemClock
 from iam_service.domain.operations import Backoff
 from iam_service.domain.policy import Policy
+from iam_service.services.access_requests import AccessRequests
+from iam_service.services.active_policy import ActivePolicy
 from iam_service.services.auth import AuthService
 from iam_service.services.cloud_register import CloudRegister
+from iam_service.services.departments import Departments
 from iam_service.services.hr_intake import HrIntake
 from iam_service.services.lifecycle import LifecycleContext
+from iam_service.services.movers import MoverReviews
+from iam_service.services.policy_versions import PolicyVersions
 from iam_service.services.provisioning import Systems
 from iam_service.services.queue import OperationQueue, QueuePolicy
 from iam_service.services.register_gate import ApprovedSystems
+from iam_service.services.sod_exceptions import SodExceptions
 from iam_service.services.unit_of_work import UnitOfWork
 from iam_service.settings import Settings, load_settings
 
@@ -58,6 +64,11 @@ class Container:
     queue: OperationQueue
     auth: AuthService
     register: CloudRegister
+    policy_versions: PolicyVersions
+    access_requests: AccessRequests
+    sod_exceptions: SodExceptions
+    departments: Departments
+    mover_reviews: MoverReviews
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -106,7 +117,7 @@ def bootstrap(
     )
     session_factory = sessionmaker(bind=engine, expire_on_commit=False)
     connectors_file = load_connectors_file(settings.connectors_file)
-    policy = cache(lambda: load_policy(settings.policy_dir))
+    files_policy = cache(lambda: load_policy(settings.policy_dir))
     factory = connector_factory or _factory_from_file(connectors_file)
     if capabilities is None:
         capabilities = _capabilities(connectors_file, factory)
@@ -115,6 +126,12 @@ def bootstrap(
         return UnitOfWork(
             session_factory, clock, max_attempts=settings.queue_max_attempts
         )
+
+    # 8.32: the active stored version, else the files; activation shows at once.
+    read_sessions = sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}))
+    policy = ActivePolicy(
+        read_sessions, files_policy, ttl=settings.policy_cache_seconds
+    )
 
     ctx = LifecycleContext(
         policy=policy,
@@ -144,6 +161,11 @@ def bootstrap(
         queue=OperationQueue(uow, queue_policy, approved.keys),
         auth=AuthService(uow),
         register=register,
+        policy_versions=PolicyVersions(uow, policy, ctx),
+        access_requests=AccessRequests(uow, ctx),
+        sod_exceptions=SodExceptions(uow, ctx),
+        departments=Departments(uow, ctx),
+        mover_reviews=MoverReviews(uow, ctx),
     )
 
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=4, ge=1, le=64)
     # 5.23: how stale a worker's view of the approved systems may be.
     register_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # 8.32: how stale another process's view of the active policy version
+    # may be (the process that activates one sees it at once).
+    policy_cache_seconds: float = Field(default=2.0, ge=0, le=300)
 
     scheduler_enabled: bool = True
     log_level: str = "INFO"

@@ -66,9 +66,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "iam_read_only"  # execution option: a reader that never writes
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     # Take the write lock at BEGIN: a claim then can never lose a race
-    # half-way through (SQLite has no SELECT ... FOR UPDATE).
+    # half-way through (SQLite has no SELECT ... FOR UPDATE). A declared
+    # reader begins deferred: under WAL it reads a snapshot and never waits
+    # for a writer, even one in the same thread (the active policy is read
+    # from inside a unit of work).
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

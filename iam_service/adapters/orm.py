@@ -269,6 +269,7 @@ api_tokens = Table(
     Column("expires_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
+    Column("employee_id", String(64)),  # the person behind it, if any (5.3)
 )
 
 local_users = Table(
@@ -330,7 +331,13 @@ _MAPPED: list[tuple[type[Any], Table]] = [
 # (``iam_service/adapters/orm_<area>.py``) that defines them on ``metadata``
 # and calls ``register``; listing the module here makes the tables known to
 # the mappers and to Alembic.
-AREA_MODULES: tuple[str, ...] = ("orm_register", "orm_scim", "orm_connector_state")
+AREA_MODULES: tuple[str, ...] = (
+    "orm_register",
+    "orm_scim",
+    "orm_connector_state",
+    "orm_policy",
+    "orm_access",
+)
 
 
 def register(cls: type[Any], table: Table) -> None:

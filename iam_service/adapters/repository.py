@@ -73,6 +73,12 @@ class DepartmentRepository(_Repository):
             select(Department).order_by(orm.departments.c.code)
         ).all()
 
+    def headed_by(self, employee_id: str) -> list[str]:
+        """The codes of the departments whose head is ``employee_id``."""
+        t = orm.departments
+        query = select(t.c.code).where(t.c.head_employee_id == employee_id)
+        return [str(code) for code in self.session.scalars(query)]
+
 
 class SystemRepository(_Repository):
     def add(self, system: TargetSystem) -> None:
@@ -126,6 +132,9 @@ class EntitlementRepository(_Repository):
 class GrantRepository(_Repository):
     def add(self, grant: Grant) -> None:
         self.session.add(grant)
+
+    def get(self, grant_id: int) -> Grant | None:
+        return self.session.get(Grant, grant_id)
 
     def active_for_person(self, person_id: int) -> Sequence[Grant]:
         query = select(Grant).where(

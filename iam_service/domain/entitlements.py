@@ -8,7 +8,9 @@ requests, policy plans, reconciliation) are answered here, once:
   not expired, whatever its source (request, review, elevation);
 * ``sod_conflicts(entitlement_refs, roles, rules, exceptions, now)``: the
   5.3 rules those holdings break, less the ones the security officer
-  excepted for this person until a time still ahead.
+  excepted for this person until a time still ahead;
+* ``introduced_conflicts(held, after, policy, exceptions, now)``: those of
+  them a change (a request, a new policy) would create.
 
 Pure functions over domain objects; no I/O.
 """
@@ -109,3 +111,23 @@ def sod_conflicts(
         if len(members) >= 2 and rule.id not in excepted:
             found.append(SodConflict(rule.id, rule.name, rule.reason, members))
     return found
+
+
+def introduced_conflicts(
+    held: Collection[str],
+    after: Collection[str],
+    policy: Policy,
+    exceptions: Iterable[SodException] = (),
+    now: datetime | None = None,
+) -> list[SodConflict]:
+    """The conflicts of holding ``after`` that involve something not held
+    before (``held``): what a request or a policy change would *create*. A
+    conflict already there (an exception that lapsed) is reconciliation's."""
+    before, wanted = set(held), set(after)
+    roles_before, roles_after = held_roles(before, policy), held_roles(wanted, policy)
+    new = (wanted - before) | {f"role:{r}" for r in roles_after - roles_before}
+    return [
+        c
+        for c in sod_conflicts(wanted, roles_after, policy.sod_rules, exceptions, now)
+        if new.intersection(c.members)
+    ]

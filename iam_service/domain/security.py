@@ -30,6 +30,9 @@ class ApiToken:
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    # The person the token acts for, so that 5.3 checks (nobody approves
+    # their own request) can compare people; None for a machine.
+    employee_id: str | None = None
     id: int | None = None
 
     def usable(self, now: datetime) -> bool:

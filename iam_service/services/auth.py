@@ -68,8 +68,13 @@ class AuthService:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self.uow_factory = uow_factory
 
-    def create_token(self, name: str, role: Role, *, actor: str) -> str:
-        """Create a token and return it; this is the only time it is shown."""
+    def create_token(
+        self, name: str, role: Role, *, actor: str, employee_id: str | None = None
+    ) -> str:
+        """Create a token and return it; this is the only time it is shown.
+
+        ``employee_id`` ties it to a person, whom 5.3 checks then compare
+        (nobody approves their own request); machines have none."""
         if not name.strip():
             raise InvalidInput("a token needs a name", field="name")
         prefix = secrets.token_hex(4)
@@ -85,13 +90,19 @@ class AuthService:
                     token_hash=hash_token(token),
                     created_at=uow.clock.now(),
                     created_by=actor,
+                    employee_id=employee_id,
                 )
             )
             uow.record(
                 actor,
                 "token.created",
                 f"token:{name}",
-                after={"name": name, "role": str(role), "prefix": prefix},
+                after={
+                    "name": name,
+                    "role": str(role),
+                    "prefix": prefix,
+                    "employee_id": employee_id,
+                },
             )
             uow.commit()
         return token
@@ -116,7 +127,11 @@ class AuthService:
                 return None
             if not token.usable(uow.clock.now()):
                 return None
-            return Principal(name=token.name, roles=frozenset({token.role}))
+            return Principal(
+                name=token.name,
+                roles=frozenset({token.role}),
+                employee_id=token.employee_id,
+            )
 
     def create_local_user(
         self,

@@ -23,7 +23,7 @@ from typing import Any
 from iam_service.domain.hr import Employee, HrEvent, HrEventStatus, HrEventType
 from iam_service.domain.model import EmploymentType, Person, PersonStatus
 from iam_service.domain.records import HrEventRecord
-from iam_service.services import lifecycle
+from iam_service.services import lifecycle, movers
 from iam_service.services.errors import ConflictError, NotFoundError
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.provisioning import Provisioner
@@ -182,6 +182,7 @@ class HrIntake:
         if self._stale(person, effective, now):
             return HrEventStatus.STALE, person, None
         person.last_event_at = _order_time(effective, now)
+        old_department = person.department_code
         changed = self._apply_fields(uow, person, event.employee)
         if not changed:
             return HrEventStatus.NO_CHANGE, person, None
@@ -194,6 +195,10 @@ class HrIntake:
             )
             provisioner = lifecycle.provision(
                 uow, person, self.ctx, actor=ac[0], cause=ac[1]
+            )
+        if "department_code" in changed:  # 5.18: the new head reviews requests
+            movers.on_transfer(
+                uow, person, old_department, self.ctx.policy(), actor=ac[0], cause=ac[1]
             )
         provisioner.update_accounts(person, [_ACCOUNT_FIELD.get(f, f) for f in changed])
         return HrEventStatus.APPLIED, person, provisioner

@@ -13,6 +13,7 @@ from iam_service.domain.operations import Priority
 from iam_service.domain.policy import Policy
 from iam_service.domain.records import Notice
 from iam_service.domain.security import Role
+from iam_service.services import movers
 from iam_service.services.provisioning import Provisioner, Systems
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -105,6 +106,7 @@ def terminate(
     provisioner = Provisioner(uow, ctx.policy(), ctx.systems, actor=actor, cause=cause)
     for grant in uow.grants.active_for_person(_id(person)):
         provisioner.remove_grant(person, grant, "termination")
+    movers.settle(uow, person, actor=actor, cause=cause, why="terminated")
     provisioner.leave(person)
     uow.record(
         actor,

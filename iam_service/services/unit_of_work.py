@@ -20,7 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from iam_service.adapters import queue_store, register_store, repository
+from iam_service.adapters.orm_access import (
+    AccessRequestRepository,
+    MoverReviewRepository,
+    SodExceptionRepository,
+)
 from iam_service.adapters.orm_connector_state import ConnectorStateRepository
+from iam_service.adapters.orm_policy import PolicyVersionRepository
 from iam_service.adapters.orm_scim import ScimUserRepository
 from iam_service.domain.audit import GENESIS_HASH, AuditRecord, redact
 from iam_service.domain.clock import Clock
@@ -71,6 +77,10 @@ class UnitOfWork:
         self.register = register_store.RegisterRepository(s)
         self.scim_users = ScimUserRepository(s)
         self.connector_state = ConnectorStateRepository(s)
+        self.policy_versions = PolicyVersionRepository(s)
+        self.access_requests = AccessRequestRepository(s)
+        self.sod_exceptions = SodExceptionRepository(s)
+        self.mover_reviews = MoverReviewRepository(s)
         self._pending = _Pending()
         return self
 
