@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
 import signal
@@ -15,7 +16,11 @@ import typer
 from pydantic import ValidationError
 
 from iam_service.adapters.database import upgrade
-from iam_service.adapters.policy_files import PolicyError, load_policy
+from iam_service.adapters.policy_files import (
+    PolicyError,
+    load_policy,
+    read_policy_files,
+)
 from iam_service.bootstrap import Container, bootstrap
 from iam_service.domain.model import Classification
 from iam_service.domain.operations import OperationStatus
@@ -31,6 +36,7 @@ from iam_service.domain.security import Role
 from iam_service.services import audit_trail
 from iam_service.services.errors import ServiceError
 from iam_service.services.hr_import import import_csv
+from iam_service.services.policy_versions import PolicyInvalid
 from iam_service.services.register_gate import waiting_notes
 from iam_service.settings import REPO_ROOT, SettingsError, load_settings
 
@@ -70,11 +76,28 @@ CLI_ACTOR = "cli:" + getpass.getuser()
 
 
 def _container(*, sync_register: bool = True) -> Container:
+    """The service for this command; its connections close when it ends."""
     try:
-        return bootstrap(sync_register=sync_register)
+        container = bootstrap(sync_register=sync_register)
     except SettingsError as error:
         typer.echo(f"refusing to start: {error}", err=True)
         raise typer.Exit(2) from None
+    _open.append(container)
+    return container
+
+
+_open: list[Container] = []
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Identity and access lifecycle service."""
+    ctx.call_on_close(_close_containers)
+
+
+def _close_containers() -> None:
+    while _open:
+        _open.pop().close()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -173,11 +196,17 @@ def _run_worker(
 
 @token_app.command("create")
 def token_create(
-    name: Annotated[str, typer.Option()], role: Annotated[Role, typer.Option()]
+    name: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option()],
+    employee_id: Annotated[
+        str | None, typer.Option(help="The person it acts for (5.3 checks).")
+    ] = None,
 ) -> None:
     """Create a token; it is printed once and only its hash is kept."""
     try:
-        token = _container().auth.create_token(name, role, actor=CLI_ACTOR)
+        token = _container().auth.create_token(
+            name, role, actor=CLI_ACTOR, employee_id=employee_id
+        )
     except ServiceError as error:
         raise _fail(error.message) from None
     typer.echo(token)
@@ -273,6 +302,128 @@ def policy_check(
         f"roles, {len(policy.departments)} departments, "
         f"{len(policy.birthright)} birthright rules: OK"
     )
+
+
+def _policy_files(directory: Path) -> dict[str, str]:
+    try:
+        return read_policy_files(directory)
+    except PolicyError as error:
+        raise _fail(str(error)) from None
+
+
+def _print_problems(error: PolicyInvalid) -> typer.Exit:
+    for problem in error.problems:
+        typer.echo(problem, err=True)
+    return _fail(f"{len(error.problems)} problem(s); nothing was changed")
+
+
+@policy_app.command("plan")
+def policy_plan(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what would be granted and removed, for everyone, if DIRECTORY
+    became the active policy (8.32). Changes nothing."""
+    container = _container()
+    try:
+        plan = container.policy_versions.plan(_policy_files(directory))
+    except PolicyInvalid as error:
+        raise _print_problems(error) from None
+    limit = container.policy().settings.removal_share_needing_security_officer
+    header = {
+        "active_version": container.policy.version_id,
+        "needs_security_officer": plan.removal_share > limit,
+        "removal_share_limit": limit,
+    }
+    if as_json:
+        typer.echo(json.dumps(header | plan.as_dict(), ensure_ascii=False, indent=2))
+        return
+    active = header["active_version"]
+    typer.echo(
+        f"{directory} against the active policy "
+        f"({f'version {active}' if active else 'the policy files'}):"
+    )
+    typer.echo(
+        f"population {plan.population}; {len(plan.changes)} change; "
+        f"{plan.people_losing_access} lose access ({plan.removal_share:.1%}; "
+        f"more than {limit:.1%} needs the security officer)"
+    )
+    for ref, counts in plan.by_entitlement.items():
+        typer.echo(f"  {ref}\t+{counts['granted']}\t-{counts['removed']}")
+    for change in plan.changes:
+        parts = [f"+{r}" for r in change.granted] + [f"-{r}" for r in change.removed]
+        parts += [f"account:{s}" for s in change.new_accounts]
+        parts += [f"SoD:{r}" for r in change.conflicts]
+        typer.echo(f"{change.employee_id}\t{' '.join(parts)}")
+
+
+@policy_app.command("activate")
+def policy_activate(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    approver: Annotated[str, typer.Option(help="Who approved the change.")],
+    role: Annotated[
+        Role, typer.Option(help="The approver's role: sysadmin or security_officer.")
+    ] = Role.SYSADMIN,
+    reason: Annotated[str, typer.Option(help="Why; kept with the version.")] = "",
+) -> None:
+    """Record DIRECTORY as a policy version approved by APPROVER and apply
+    it to everyone through the queue. A version removing access from more
+    than the policy's share of people needs the security officer: it is
+    kept as proposed (exit code 3) for `iamctl policy approve`."""
+    container = _container()
+    versions = container.policy_versions
+    try:
+        proposal = versions.propose(
+            _policy_files(directory), actor=CLI_ACTOR, reason=reason
+        )
+        version = proposal.version
+        if version.needs_security_officer and role is not Role.SECURITY_OFFICER:
+            typer.echo(
+                f"policy version {version.id} removes access from "
+                f"{proposal.plan.removal_share:.1%} of the people; it waits for "
+                f"the security officer: iamctl policy approve {version.id} "
+                "--approver NAME"
+            )
+            raise typer.Exit(3)
+        versions.activate(
+            version.id or 0, approver=approver, roles=frozenset({role}), reason=reason
+        )
+    except PolicyInvalid as error:
+        raise _print_problems(error) from None
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"policy version {version.id} is active (approved by {approver})")
+
+
+@policy_app.command("approve")
+def policy_approve(
+    version_id: int,
+    approver: Annotated[str, typer.Option(help="The security officer approving.")],
+    reason: Annotated[str, typer.Option(help="Why; kept with the version.")] = "",
+) -> None:
+    """Approve and activate a proposed version as the security officer."""
+    try:
+        _container().policy_versions.activate(
+            version_id,
+            approver=approver,
+            roles=frozenset({Role.SECURITY_OFFICER}),
+            reason=reason,
+        )
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"policy version {version_id} is active (approved by {approver})")
+
+
+@policy_app.command("versions")
+def policy_versions() -> None:
+    """List policy versions, newest first."""
+    for v in _container().policy_versions.versions():
+        diff = v.diff
+        typer.echo(
+            f"{v.id}\t{v.state}\t{v.content_hash[:12]}\t{v.proposed_by}\t"
+            f"{v.approved_by or '-'}\t{v.proposed_at:%Y-%m-%d %H:%M}\t"
+            f"+{diff.get('grants_added', 0)} -{diff.get('grants_removed', 0)}"
+        )
 
 
 @ops_app.command("list")
