@@ -29,7 +29,6 @@ from iam_service.adapters.database import READ_ONLY, make_engine
 from iam_service.adapters.policy_files import load_policy
 from iam_service.domain.clock import Clock, SystemClock
 from iam_service.domain.operations import Backoff
-from iam_service.domain.policy import Policy
 from iam_service.services.access_requests import AccessRequests
 from iam_service.services.active_policy import ActivePolicy
 from iam_service.services.auth import AuthService
@@ -56,7 +55,7 @@ class Container:
     engine: Engine
     clock: Clock
     session_factory: sessionmaker[Session]
-    policy: Callable[[], Policy]
+    policy: ActivePolicy  # callable: the policy in force (8.32)
     connectors_file: ConnectorsFile
     connector_factory: ConnectorFactory
     lifecycle: LifecycleContext

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.support.samba",
     "tests.support.db",
     "tests.support.service",
+    "tests.support.access",
     "tests.support.ad_service",
     "tests.support.graph_server",
     "tests.support.scim_server",

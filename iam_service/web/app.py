@@ -9,7 +9,15 @@ from sqlalchemy import text
 from iam_service import metrics
 from iam_service.bootstrap import Container
 from iam_service.web import scim
-from iam_service.web.api import hr, identities, systems
+from iam_service.web.api import (
+    access_requests,
+    departments,
+    hr,
+    identities,
+    mover_reviews,
+    policy,
+    systems,
+)
 from iam_service.web.errors import install_error_handlers
 
 
@@ -21,6 +29,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(identities.router)
     app.include_router(scim.router)
     app.include_router(systems.router)
+    app.include_router(access_requests.router)
+    app.include_router(access_requests.exceptions_router)
+    app.include_router(departments.router)
+    app.include_router(mover_reviews.router)
+    app.include_router(policy.router)
     registry = metrics.registry_with(container.store_counts)
 
     @app.get("/healthz", include_in_schema=False)
