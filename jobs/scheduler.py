@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from iam_service.adapters import orm
 from iam_service.bootstrap import Container
-from iam_service.services import audit_trail, lifecycle
+from iam_service.services import audit_trail, lifecycle, movers
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,11 @@ JOBS: tuple[PeriodicJob, ...] = (
         "apply_due_terminations",
         60,
         lambda c: lifecycle.apply_due_terminations(c.uow, c.lifecycle),
+    ),
+    PeriodicJob(  # 5.18: what the new head did not keep in time goes
+        "remove_undecided_mover_grants",
+        3600,
+        lambda c: movers.remove_undecided(c.uow, c.lifecycle),
     ),
     PeriodicJob(
         "prune_audit_trail",
