@@ -111,6 +111,7 @@ def service_env(
                         "name": "Benchmark AD",
                         "purpose": "benchmark accounts (dummy data, 8.33)",
                         "owner": "benchmarks",
+                        "max_parallel": int(os.environ.get("BENCH_AD_PARALLEL", "1")),
                         "settings": {
                             "url": d.dc.url,
                             "bind_user": d.dc.admin_user,
