@@ -17,7 +17,8 @@ from typing import Any
 from iam_service.domain.entitlements import (
     SodException,
     effective_entitlements,
-    introduced_conflicts,
+    held_roles,
+    sod_conflicts,
 )
 from iam_service.domain.model import Grant, GrantSource, Person, PersonStatus
 from iam_service.domain.policy import Policy
@@ -40,7 +41,7 @@ class PersonChange:
     granted: tuple[str, ...]
     removed: tuple[str, ...]
     new_accounts: tuple[str, ...] = ()
-    conflicts: tuple[str, ...] = ()  # SoD rules the change would break
+    conflicts: tuple[str, ...] = ()  # SoD rules the new holdings break
     # Birthright grants differ from the new birthright (even where the
     # person holds the same through other grants): activation re-syncs them.
     resync: bool = False
@@ -115,7 +116,11 @@ def plan_person(holding: Holding, policy: Policy, now: datetime) -> PersonChange
         g.entitlement_ref for g in grants if g.source is GrantSource.BIRTHRIGHT
     }
     after = kept | born.entitlements
-    conflicts = introduced_conflicts(held, after, policy, holding.exceptions, now)
+    # Every conflict, not only new ones: a new rule may forbid what people
+    # already hold, and no conflict may exist unexcepted (5.3).
+    conflicts = sod_conflicts(
+        after, held_roles(after, policy), policy.sod_rules, holding.exceptions, now
+    )
     new_accounts = tuple(sorted(born.systems - holding.systems))
     return PersonChange(
         employee_id=person.employee_id,

@@ -23,6 +23,7 @@ whose end date passed is the expiry job's (``services/grant_expiry.py``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from iam_service.domain import access as rules
@@ -279,7 +280,7 @@ class AccessRequests:
             raise SodConflictError(
                 f"{first.describe()}. The security officer may record an "
                 "exception with a reason and an expiry (POST /api/v1/sod-exceptions)",
-                field=first.rule_id,
+                field="item",
             )
 
     def _grant(
@@ -293,6 +294,7 @@ class AccessRequests:
         grants = uow.grants.active_for_person(_id(person))
         held = effective_entitlements(grants, now)
         self._check_sod(uow, person, policy, held, request.entitlement_refs)
+        expires = _capped(uow, person, policy, held, request)
         provisioner = Provisioner(
             uow,
             policy,
@@ -309,7 +311,7 @@ class AccessRequests:
                     granted_at=now,
                     reason=request.justification,
                     source_ref=str(request.id),
-                    expires_at=request.ends_at,
+                    expires_at=expires,
                 )
             )
             uow.record(
@@ -320,9 +322,7 @@ class AccessRequests:
                     "entitlement": ref,
                     "source": "request",
                     "request": request.id,
-                    "expires_at": request.ends_at.isoformat()
-                    if request.ends_at
-                    else None,
+                    "expires_at": expires.isoformat() if expires else None,
                 },
                 reason=f"access request {request.id}",
             )
@@ -353,6 +353,34 @@ def _beneficiary(uow: UnitOfWork, employee_id: str) -> Person:
     if person.status is PersonStatus.TERMINATED:
         raise ConflictError(f"{employee_id} is terminated; nothing can be granted")
     return person
+
+
+def _capped(
+    uow: UnitOfWork,
+    person: Person,
+    policy: Policy,
+    held: frozenset[str],
+    request: AccessRequest,
+) -> datetime | None:
+    """The grant's end: the request's, or sooner where only an SoD exception
+    allows it: a grant never outlives the exception it needed (5.3)."""
+    needed = {
+        c.rule_id
+        for c in introduced_conflicts(
+            held, held | set(request.entitlement_refs), policy
+        )
+    }
+    if not needed:
+        return request.ends_at
+    now = uow.clock.now()
+    covering: dict[str, datetime] = {}
+    for e in uow.sod_exceptions.for_person(_id(person)):
+        if e.rule_id in needed and e.is_effective(now):
+            covering[e.rule_id] = max(
+                covering.get(e.rule_id, e.expires_at), e.expires_at
+            )
+    ends = [t for t in (request.ends_at, *covering.values()) if t is not None]
+    return min(ends)
 
 
 def _head_of(uow: UnitOfWork, code: str) -> str | None:

@@ -196,9 +196,9 @@ class HrIntake:
             provisioner = lifecycle.provision(
                 uow, person, self.ctx, actor=ac[0], cause=ac[1]
             )
-        if "department_code" in changed:  # 5.18: the new head reviews requests
-            movers.on_transfer(
-                uow, person, old_department, self.ctx.policy(), actor=ac[0], cause=ac[1]
+            # 5.3, 5.18: SoD with the new birthright; the new head reviews.
+            movers.after_move(
+                uow, person, old_department, self.ctx, actor=ac[0], cause=ac[1]
             )
         provisioner.update_accounts(person, [_ACCOUNT_FIELD.get(f, f) for f in changed])
         return HrEventStatus.APPLIED, person, provisioner

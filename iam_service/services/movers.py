@@ -1,6 +1,7 @@
 """Movers (5.18): what a transfer does beyond the new birthright.
 
-HR intake swaps the birthright at once. Then ``on_transfer``:
+HR intake swaps the birthright at once. Requested grants that break an SoD
+rule with the new birthright end at once (5.3). Then ``on_transfer``:
 
 * withdraws the person's pending access requests (they were the old
   department's business; ask again in the new one);
@@ -29,6 +30,7 @@ from iam_service.services.access_views import READ_ALL, SegregationOfDutiesError
 from iam_service.services.auth import Principal
 from iam_service.services.errors import ConflictError, Forbidden, NotFoundError
 from iam_service.services.provisioning import Provisioner
+from iam_service.services.segregation import end_conflicting_requests
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -56,6 +58,27 @@ def settle(
         _close(uow, review, MoverReviewStatus.CLOSED, actor, why)
 
 
+def after_move(
+    uow: UnitOfWork,
+    person: Person,
+    old_department: str,
+    ctx: LifecycleContext,
+    *,
+    actor: str,
+    cause: str,
+) -> None:
+    """Called by HR intake once a department, title or employment type
+    change has swapped the birthright: requested grants that now break an
+    SoD rule with it end at once (5.3); after a department change the rest
+    go before the new head."""
+    policy = ctx.policy()
+    end_conflicting_requests(
+        uow, person, policy, ctx.systems, actor=actor, cause=f"{cause}:sod"
+    )
+    if person.department_code != old_department:
+        on_transfer(uow, person, old_department, policy, actor=actor, cause=cause)
+
+
 def on_transfer(
     uow: UnitOfWork,
     person: Person,
@@ -65,7 +88,7 @@ def on_transfer(
     actor: str,
     cause: str,
 ) -> list[MoverReview]:
-    """Flag the requested grants for the new head (called by HR intake)."""
+    """Flag the requested grants for the new department head."""
     new = person.department_code
     settle(uow, person, actor=actor, cause=cause, why=f"moved to {new}")
     now = uow.clock.now()

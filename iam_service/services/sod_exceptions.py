@@ -2,7 +2,9 @@
 rule forbids together, for a reason, until a date. They are records of
 their own: an access request that an exception covers goes through, and the
 exception is what reconciliation and the property tests accept as the only
-excuse for a conflict. Every exception expires; revoking ends it early."""
+excuse for a conflict. Every exception expires, and a grant it allowed
+expires with it; revoking ends it early, and the requested grants it
+allowed with it."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from iam_service.services.errors import (
     NotFoundError,
 )
 from iam_service.services.lifecycle import LifecycleContext
+from iam_service.services.segregation import end_conflicting_requests
 from iam_service.services.unit_of_work import UnitOfWorkFactory
 
 MAX_EXCEPTION_DAYS = 365  # an exception is reviewed at least yearly
@@ -97,6 +100,17 @@ class SodExceptions:
                 after=exception_view(exception),
                 reason=reason,
             )
+            uow.flush()
+            person = uow.persons.get(exception.person_id)
+            if person is not None:  # what it allowed ends with it (5.3)
+                end_conflicting_requests(
+                    uow,
+                    person,
+                    self.ctx.policy(),
+                    self.ctx.systems,
+                    actor=who.actor,
+                    cause=f"sod-exception:{exception_id}:revoked",
+                )
             uow.commit()
             return exception_view(exception)
 

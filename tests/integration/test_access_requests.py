@@ -424,3 +424,43 @@ def test_the_last_approval_rechecks_sod(
     assert org["security"].get(f"/api/v1/access-requests/{rid}").json()[
         "waiting_for"
     ] == ("security_officer")
+
+
+def test_a_grant_never_outlives_its_exception_and_ends_with_a_revocation(
+    container: Container, org: dict[str, TestClient], fake_ad: FakeConnector
+) -> None:
+    recorded = org["security"].post(
+        "/api/v1/sod-exceptions",
+        json={
+            "employee_id": "E201",
+            "rule_id": "payment-entry-vs-approval",
+            "reason": "month-end cover",
+            "end_date": str(TODAY + timedelta(days=10)),
+        },
+    )
+    rid = _ask(
+        org["e201"],
+        employee_id="E201",
+        item="ad:GG-Finance-Approvers",
+        end_date=str(TODAY + timedelta(days=60)),
+    ).json()["id"]
+    for approver in ("fin_head", "sysadmin", "security"):
+        assert org[approver].post(f"/api/v1/access-requests/{rid}/approve").is_success
+    with container.uow() as uow:
+        person = uow.persons.by_employee_id("E201")
+        [grant] = [
+            g
+            for g in uow.grants.active_for_person(person.id)
+            if g.source is GrantSource.REQUEST
+        ]
+    assert grant.expires_at.isoformat() == recorded.json()["expires_at"]
+    drain(container)
+    assert "GG-Finance-Approvers" in fake_ad.find_account(employee_id="E201").groups
+    revoked = org["security"].post(
+        f"/api/v1/sod-exceptions/{recorded.json()['id']}/revoke",
+        json={"reason": "the manager is back"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    drain(container)
+    assert "GG-Finance-Approvers" not in fake_ad.find_account(employee_id="E201").groups
+    assert "GG-Finance" in fake_ad.find_account(employee_id="E201").groups

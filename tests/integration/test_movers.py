@@ -5,16 +5,18 @@ by the scheduled job, through the queue and audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from connectors.fake import FakeConnector
 from iam_service.bootstrap import Container
+from iam_service.domain.access import AccessRequestCreate
 from iam_service.domain.clock import FrozenClock
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.security import Role
+from iam_service.services.auth import Principal
 from jobs.scheduler import JOBS, run_exclusive
 from tests.support.access import Person, hire_all, staff
 from tests.support.service import drain, event
@@ -172,3 +174,50 @@ def test_a_leaver_settles_open_reviews(
     )
     statuses = {r["status"] for r in _reviews(moved["auditor"])}
     assert statuses == {"closed"}
+
+
+def test_a_move_into_a_conflict_ends_the_requested_grant_at_once(
+    container: Container, as_person: Person, fake_ad: FakeConnector
+) -> None:
+    """E101 holds GG-Finance on request, then becomes a finance manager,
+    whose birthright approves payments: the requested grant ends (5.3)."""
+    hire_all(
+        container,
+        staff("E100", "SALES", "Manager"),
+        staff("E101", "SALES"),
+        staff("E300", "IT", "System Administrator"),
+        staff("E400", "GA"),
+    )
+    container.departments.set_head("SALES", "E100", Principal("hr", frozenset()))
+    request = container.access_requests.create(
+        AccessRequestCreate(
+            employee_id="E101",
+            item="ad:GG-Finance",
+            justification="invoices",
+            end_date=date(2027, 3, 31),
+        ),
+        Principal("head", frozenset({Role.DEPARTMENT_HEAD}), "E100"),
+    )
+    for who in (
+        Principal("admin", frozenset({Role.SYSADMIN}), "E300"),
+        Principal("officer", frozenset({Role.SECURITY_OFFICER}), "E400"),
+    ):
+        request = container.access_requests.approve(request["id"], who)
+    drain(container)
+    assert "GG-Finance" in _groups(fake_ad)
+    container.hr_intake.submit(
+        HrEvent.model_validate(
+            event("update", "E101", "promote-101", department="FIN", title="Manager")
+        ),
+        actor="test:hr",
+    )
+    drain(container)
+    assert _groups(fake_ad) == {"GG-All-Staff", "GG-Finance-Approvers"}
+    with container.uow() as uow:
+        assert not uow.mover_reviews.find()  # nothing left to review
+        reasons = [
+            r.reason
+            for r in uow.audit.for_target("person:E101")
+            if r.action == "grant.removed"
+        ]
+    assert any("payment-entry-vs-approval" in r for r in reasons)
