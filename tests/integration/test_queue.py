@@ -77,7 +77,8 @@ def test_an_outage_retries_with_backoff_and_completes_when_back(
     drain(container)
     state = fake_ad.find_account(username="rono")
     assert state is not None and not state.enabled
-    assert all(status == "succeeded" for _, status, _ in _ops(container)), _ops(container)
+    statuses = _ops(container)
+    assert all(status == "succeeded" for _, status, _ in statuses), statuses
 
 
 def test_an_operation_that_keeps_failing_is_parked_as_dead(
@@ -127,7 +128,8 @@ def test_a_dead_workers_operation_is_taken_over_after_its_lease(
     # The presumed-dead worker wakes up: its late result is refused.
     late = container.queue.fail("crashed-worker", job, RetryableError("late"))
     assert late is None
-    assert all(status == "succeeded" for _, status, _ in _ops(container)), _ops(container)
+    statuses = _ops(container)
+    assert all(status == "succeeded" for _, status, _ in statuses), statuses
 
 
 def test_a_dead_operation_can_be_retried_by_an_operator(
@@ -147,4 +149,5 @@ def test_a_dead_operation_can_be_retried_by_an_operator(
     drain(container)
     state = fake_ad.find_account(username="niida")
     assert state is not None and state.groups == {"GG-All-Staff", "GG-Sales"}
-    assert all(status == "succeeded" for _, status, _ in _ops(container)), _ops(container)
+    statuses = _ops(container)
+    assert all(status == "succeeded" for _, status, _ in statuses), statuses
