@@ -33,6 +33,7 @@ from iam_service.services.access_requests import AccessRequests
 from iam_service.services.active_policy import ActivePolicy
 from iam_service.services.auth import AuthService
 from iam_service.services.cloud_register import CloudRegister
+from iam_service.services.console import ConsoleServices, build_console_services
 from iam_service.services.departments import Departments
 from iam_service.services.hr_intake import HrIntake
 from iam_service.services.lifecycle import LifecycleContext
@@ -68,6 +69,7 @@ class Container:
     sod_exceptions: SodExceptions
     departments: Departments
     mover_reviews: MoverReviews
+    console: ConsoleServices
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -165,6 +167,7 @@ def bootstrap(
         sod_exceptions=SodExceptions(uow, ctx),
         departments=Departments(uow, ctx),
         mover_reviews=MoverReviews(uow, ctx),
+        console=build_console_services(settings, uow),
     )
 
 

@@ -7,6 +7,7 @@ once and hands the values to what needs them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,26 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     log_level: str = "INFO"
 
+    # The console (docs/console.md, ADR 0012): sessions, sign-in protection.
+    console_language: Literal["ja", "en"] = "ja"  # the organisation's language
+    # The console's public URL (SSO redirect URI); None: the request's own.
+    console_base_url: str | None = None
+    session_idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    session_absolute_hours: float = Field(default=10.0, gt=0, le=7 * 24)
+    session_cookie_secure: bool = True  # False only for a local http demo
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    login_address_limit: int = Field(default=20, ge=1)  # failures per window
+    login_address_window_minutes: float = Field(default=10.0, gt=0)
+    # SSO with Entra ID (OpenID Connect, auth code + PKCE); off when unset.
+    sso_tenant_id: str | None = None
+    sso_client_id: str | None = None
+    sso_client_secret: SecretStr | None = None
+    sso_authority_host: str = "https://login.microsoftonline.com"
+    sso_ca_file: Path | None = None
+    sso_employee_id_claim: str = "employeeId"
+    sso_entra_system: str = "entra"  # whose accounts map an Entra object id
+
     @field_validator("audit_retention_days")
     @classmethod
     def _retention_floor(cls, value: int) -> int:
@@ -73,6 +94,12 @@ class Settings(BaseSettings):
                 "(or IAM_DEMO_MODE=1 for a throwaway demo)"
             )
         return self
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(
+            self.sso_tenant_id and self.sso_client_id and self.sso_client_secret
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,6 +9,7 @@ PACKAGES=(
   postgresql-client
 )
 missing=()
+command -v npm >/dev/null || missing+=(nodejs npm)                  # console assets (npm ci)
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done

@@ -285,6 +285,7 @@ local_users = Table(
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UtcDateTime),
     Column("totp_secret_encrypted", Text),
+    Column("totp_last_step", BigInteger),  # TOTP replay protection (0009)
 )
 
 notices = Table(
@@ -337,6 +338,7 @@ AREA_MODULES: tuple[str, ...] = (
     "orm_connector_state",
     "orm_policy",
     "orm_access",
+    "orm_console",
 )
 
 

@@ -110,6 +110,14 @@ class AccountRepository(_Repository):
         )
         return bool(self.session.scalar(query))
 
+    def by_native_id(self, system_key: str, native_id: str) -> Account | None:
+        """The account a system knows by ``native_id`` (an Entra object id)."""
+        query = select(Account).where(
+            orm.accounts.c.system_key == system_key,
+            orm.accounts.c.native_id == native_id,
+        )
+        return self.session.scalars(query.limit(1)).one_or_none()
+
     def in_system(self, system_key: str) -> Sequence[Account]:
         query = select(Account).where(orm.accounts.c.system_key == system_key)
         return self.session.scalars(query).all()

@@ -54,4 +54,6 @@ class LocalUser:
     failed_logins: int = 0
     locked_until: datetime | None = None
     totp_secret_encrypted: str | None = None
+    # The last TOTP time step accepted: a code is never accepted twice.
+    totp_last_step: int | None = None
     id: int | None = None

@@ -14,6 +14,7 @@ from iam_service.domain.policy import Policy
 from iam_service.domain.records import Notice
 from iam_service.domain.security import Role
 from iam_service.services import movers
+from iam_service.services.console_sessions import end_sessions_of
 from iam_service.services.provisioning import Provisioner, Systems
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -108,6 +109,8 @@ def terminate(
         provisioner.remove_grant(person, grant, "termination")
     movers.settle(uow, person, actor=actor, cause=cause, why="terminated")
     provisioner.leave(person)
+    # Their console sessions end in this same transaction (5.16).
+    end_sessions_of(uow, person.employee_id, actor=actor, cause=cause)
     uow.record(
         actor,
         "person.terminated",

@@ -26,6 +26,12 @@ from iam_service.adapters.orm_access import (
     SodExceptionRepository,
 )
 from iam_service.adapters.orm_connector_state import ConnectorStateRepository
+from iam_service.adapters.orm_console import (
+    ConsoleSessionRepository,
+    RoleAssignmentRepository,
+    SignInAttemptRepository,
+    SignInFlowRepository,
+)
 from iam_service.adapters.orm_policy import PolicyVersionRepository
 from iam_service.adapters.orm_scim import ScimUserRepository
 from iam_service.domain.audit import GENESIS_HASH, AuditRecord, redact
@@ -81,6 +87,10 @@ class UnitOfWork:
         self.access_requests = AccessRequestRepository(s)
         self.sod_exceptions = SodExceptionRepository(s)
         self.mover_reviews = MoverReviewRepository(s)
+        self.console_sessions = ConsoleSessionRepository(s)
+        self.role_assignments = RoleAssignmentRepository(s)
+        self.sign_in_attempts = SignInAttemptRepository(s)
+        self.sign_in_flows = SignInFlowRepository(s)
         self._pending = _Pending()
         return self
 

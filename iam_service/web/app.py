@@ -19,6 +19,7 @@ from iam_service.web.api import (
     systems,
 )
 from iam_service.web.errors import install_error_handlers
+from iam_service.web.ui import install_console
 
 
 def create_app(container: Container) -> FastAPI:
@@ -34,6 +35,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(departments.router)
     app.include_router(mover_reviews.router)
     app.include_router(policy.router)
+    install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
 
     @app.get("/healthz", include_in_schema=False)
