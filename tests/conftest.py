@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.support.ad_service",
     "tests.support.graph_server",
     "tests.support.scim_server",
+    "tests.support.console",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,9 +69,15 @@ class EntraSignIn:
     def begin(self, redirect_uri: str) -> tuple[str, dict[str, Any]]:
         """The URL to send the browser to, and the flow to keep server-side."""
         try:
-            flow = self._msal().initiate_auth_code_flow(
-                scopes=[], redirect_uri=redirect_uri, response_mode="query"
-            )
+            with warnings.catch_warnings():
+                # msal recommends form_post; the code comes back in the query
+                # instead so that the flow cookie can stay SameSite=Lax. A code
+                # read from a URL is worthless without the PKCE verifier and
+                # the client secret, both of which stay here (ADR 0013).
+                warnings.filterwarnings("ignore", "response_mode", UserWarning)
+                flow = self._msal().initiate_auth_code_flow(
+                    scopes=[], redirect_uri=redirect_uri, response_mode="query"
+                )
         except (requests.RequestException, ValueError) as exc:
             raise OidcError(
                 f"Entra ID is out of reach ({exc.__class__.__name__})"

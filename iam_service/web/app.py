@@ -11,6 +11,7 @@ from iam_service.bootstrap import Container
 from iam_service.web import scim
 from iam_service.web.api import (
     access_requests,
+    console_roles,
     departments,
     hr,
     identities,
@@ -35,6 +36,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(departments.router)
     app.include_router(mover_reviews.router)
     app.include_router(policy.router)
+    app.include_router(console_roles.router)
     install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
 

@@ -38,6 +38,7 @@ from tests.support.graph_api import GraphApi
 from tests.support.graph_faults import Faults, Stats
 from tests.support.graph_identity import Identity
 from tests.support.graph_query import Reply
+from tests.support.graph_sign_in import SignIns
 from tests.support.graph_state import GraphDirectory
 from tools.tls import Pki, ensure_test_pki
 
@@ -47,6 +48,8 @@ CLIENT_SECRET = "dummy-app-secret-for-tests-only"
 DOMAIN = "example.test"
 _DISCOVERY = re.compile(r"/([^/]+)/v2\.0/\.well-known/openid-configuration")
 _TOKEN = re.compile(r"/([^/]+)/oauth2/v2\.0/token")
+_AUTHORIZE = re.compile(r"/([^/]+)/oauth2/v2\.0/authorize")
+_KEYS = re.compile(r"/([^/]+)/discovery/v2\.0/keys")
 
 
 class GraphServer:
@@ -64,6 +67,8 @@ class GraphServer:
         self.stats = Stats()
         self.directory = GraphDirectory()
         self.identity = Identity(self.base_url, TENANT)
+        # Users signing in (OpenID Connect auth code + PKCE): the console's SSO.
+        self.sign_ins = SignIns(self.identity, lambda: self.directory)
         self.api = GraphApi(self.directory, self.graph_url, self.faults, self.stats)
         self._thread: threading.Thread | None = None
         self.reset()
@@ -91,6 +96,7 @@ class GraphServer:
         self.identity.revoke_all()
         self.identity.token_lifetime = 3600
         self.identity.register(CLIENT_ID, secret=CLIENT_SECRET)
+        self.sign_ins.reset()
 
     def session(self) -> requests.Session:
         """A session that trusts the test CA. ``trust_env=False``: the
@@ -126,11 +132,18 @@ class GraphServer:
                 self.stats.discovery_requests += 1
             answer = self.identity.discovery(match.group(1))
             return Reply(answer.status, answer.body)
+        if method == "GET" and (match := _AUTHORIZE.fullmatch(path)):
+            return self.sign_ins.authorize(match.group(1), query)
+        if method == "GET" and (match := _KEYS.fullmatch(path)):
+            return Reply(200, self.sign_ins.jwks())
         if method == "POST" and (match := _TOKEN.fullmatch(path)):
             with self.stats.lock:
                 self.stats.token_requests += 1
             form = dict(parse_qsl(raw.decode(), keep_blank_values=True))
-            answer = self.identity.token(match.group(1), form)
+            if form.get("grant_type") == "authorization_code":
+                answer = self.sign_ins.redeem(match.group(1), form)
+            else:
+                answer = self.identity.token(match.group(1), form)
             return Reply(answer.status, answer.body)
         if not path.startswith("/v1.0/"):
             return Reply(404, {"error": {"code": "NotFound", "message": path}})
