@@ -8,7 +8,8 @@ real thing: idempotent writes, ``Conflict`` on a foreign user name,
 
 Test controls: ``calls`` (every call, secrets masked as ``"***"``),
 ``outage`` (every call raises ``RetryableError``), ``fail_next`` (one
-injected error), ``known_groups`` (the groups that exist). Thread-safe.
+injected error), ``known_groups`` (the groups that exist),
+``record_sign_in`` (a last sign-in the system reports). Thread-safe.
 """
 
 from __future__ import annotations
@@ -240,6 +241,15 @@ class FakeConnector:
     def close(self) -> None:
         with self._call("close"):
             return
+
+    def record_sign_in(self, username: str, at: dt.datetime | None) -> None:
+        """Test control: the system last saw ``username`` sign in ``at``."""
+        with self._lock:
+            for account in self._accounts.values():
+                if account.state.ref.username == username:
+                    self._set(account, last_sign_in=at)
+                    return
+            raise self._error(NotFound, f"no account {username!r}")
 
     # -- helpers -------------------------------------------------------------
 

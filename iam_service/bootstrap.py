@@ -30,6 +30,7 @@ from iam_service.adapters.policy_files import load_policy
 from iam_service.domain.clock import Clock, SystemClock
 from iam_service.domain.operations import Backoff
 from iam_service.services.access_requests import AccessRequests
+from iam_service.services.access_reviews import AccessReviews, build_access_reviews
 from iam_service.services.active_policy import ActivePolicy
 from iam_service.services.auth import AuthService
 from iam_service.services.cloud_register import CloudRegister
@@ -69,6 +70,7 @@ class Container:
     sod_exceptions: SodExceptions
     departments: Departments
     mover_reviews: MoverReviews
+    access_reviews: AccessReviews
     console: ConsoleServices
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -167,6 +169,7 @@ def bootstrap(
         sod_exceptions=SodExceptions(uow, ctx),
         departments=Departments(uow, ctx),
         mover_reviews=MoverReviews(uow, ctx),
+        access_reviews=build_access_reviews(settings, uow, ctx, factory, approved.keys),
         console=build_console_services(settings, uow),
     )
 

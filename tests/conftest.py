@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.support.db",
     "tests.support.service",
     "tests.support.access",
+    "tests.support.reviews",
     "tests.support.ad_service",
     "tests.support.graph_server",
     "tests.support.scim_server",

@@ -338,6 +338,7 @@ AREA_MODULES: tuple[str, ...] = (
     "orm_connector_state",
     "orm_policy",
     "orm_access",
+    "orm_reviews",
     "orm_console",
 )
 

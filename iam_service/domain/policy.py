@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 from iam_service.domain.entitlements import SodConflict, sod_conflicts
 from iam_service.domain.model import Classification, EmploymentType
 from iam_service.domain.operations import OperationKind
+from iam_service.domain.review_policy import ReviewPolicy
 
 WILDCARD = "*"
 Path = tuple[str | int, ...]
@@ -190,6 +191,8 @@ class Policy(_Strict):
     sod_rules: tuple[SodRule, ...] = ()
     approval_chains: ApprovalChains = Field(default_factory=ApprovalChains)
     settings: PolicySettings = Field(default_factory=PolicySettings)
+    # 5.18: periodic access review campaigns (domain/review_policy.py).
+    access_reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
     @model_validator(mode="after")
     def _references_resolve(self, info: ValidationInfo) -> Policy:
@@ -247,6 +250,7 @@ class Policy(_Strict):
                     )
                 )
         problems += self._sod_rule_problems(refs, role_ids)
+        problems += self.access_reviews.reference_problems(self)
         if not problems:  # the check below needs resolving references
             problems += self._birthright_sod_problems()
         return problems

@@ -33,6 +33,12 @@ from iam_service.adapters.orm_console import (
     SignInFlowRepository,
 )
 from iam_service.adapters.orm_policy import PolicyVersionRepository
+from iam_service.adapters.orm_reviews import (
+    CampaignRepository,
+    DelegationRepository,
+    ReviewItemRepository,
+    ReviewRepository,
+)
 from iam_service.adapters.orm_scim import ScimUserRepository
 from iam_service.domain.audit import GENESIS_HASH, AuditRecord, redact
 from iam_service.domain.clock import Clock
@@ -87,6 +93,10 @@ class UnitOfWork:
         self.access_requests = AccessRequestRepository(s)
         self.sod_exceptions = SodExceptionRepository(s)
         self.mover_reviews = MoverReviewRepository(s)
+        self.campaigns = CampaignRepository(s)
+        self.reviews = ReviewRepository(s)
+        self.review_items = ReviewItemRepository(s)
+        self.delegations = DelegationRepository(s)
         self.console_sessions = ConsoleSessionRepository(s)
         self.role_assignments = RoleAssignmentRepository(s)
         self.sign_in_attempts = SignInAttemptRepository(s)

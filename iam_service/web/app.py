@@ -17,6 +17,7 @@ from iam_service.web.api import (
     identities,
     mover_reviews,
     policy,
+    reviews,
     systems,
 )
 from iam_service.web.errors import install_error_handlers
@@ -36,6 +37,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(departments.router)
     app.include_router(mover_reviews.router)
     app.include_router(policy.router)
+    app.include_router(reviews.campaigns_router)
+    app.include_router(reviews.reviews_router)
     app.include_router(console_roles.router)
     install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
