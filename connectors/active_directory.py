@@ -9,7 +9,8 @@ twice). One ``ActiveDirectoryConnector`` keeps one bound connection
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import ldap3
@@ -17,6 +18,7 @@ from ldap3.utils.dn import escape_rdn
 
 from connectors import ad_attributes as ad
 from connectors.ad_directory import AdDirectory
+from connectors.ad_privileged import AdPrivileged
 from connectors.ad_settings import ADSettings, ldap_connection_factory
 from connectors.base import (
     ATTRIBUTE_NAMES,
@@ -28,6 +30,7 @@ from connectors.base import (
     ConnectorError,
     NotFound,
     NotSupported,
+    PrivilegedHolding,
     Secret,
 )
 from connectors.ldap_errors import LdapResult, bind_reason_code, error_for_result
@@ -187,6 +190,22 @@ class ActiveDirectoryConnector:
             dn = ad.guid_dn(ref.native_id, system=self.system_id)
             self._replace("move_to_leavers", dn, {ad.HIDE_ATTRIBUTE: ["TRUE"]})
 
+    def restore_account(self, ref: AccountRef) -> str | None:
+        """A rehire (5.16): back from the leavers' OU to the users' OU, shown
+        in address lists again. An account elsewhere stays where it is."""
+        entry = self._dir.read_ref(ref, "restore_account")
+        if ad.same_dn(ad.parent_dn(entry.dn), self._settings.leavers_ou):
+            users = self._settings.users_ou
+            result = self._session.modify_dn(
+                "restore_account", entry.dn, ad.rdn_of(entry.dn), users
+            )
+            self._check(result, "restore_account")
+        if (entry.first(ad.HIDE_ATTRIBUTE) or "").upper() == "TRUE":
+            dn = ad.guid_dn(ref.native_id, system=self.system_id)
+            self._replace("restore_account", dn, {ad.HIDE_ATTRIBUTE: []})
+        # The server's spelling of the DN, for the caller's read-back check.
+        return ad.parent_dn(self._dir.read_ref(ref, "restore_account").dn)
+
     def delete_account(self, ref: AccountRef) -> None:
         try:
             entry = self._dir.read_ref(ref, "delete_account")
@@ -223,6 +242,31 @@ class ActiveDirectoryConnector:
             # as create_account / set_password(must_change=True) asked for.
             return bind_reason_code(result.message) == "773"
         raise self._error(result, "check_password")
+
+    def list_privileged_accounts(
+        self, privileged_groups: Collection[str] = ()
+    ) -> list[PrivilegedHolding]:
+        """Members, direct and nested, of the built-in privileged groups and
+        of ``privileged_groups``; ``adminCount=1`` leftovers as possibly
+        stale (``connectors.ad_privileged``). Reads the whole domain."""
+        return AdPrivileged(
+            self._session, base_dn=self._settings.base_dn, system=self.system_id
+        ).holdings(privileged_groups)
+
+    def password_changed_at(self, ref: AccountRef) -> datetime | None:
+        """``pwdLastSet``: when the password was last set (None: never, or
+        must change at next sign-in)."""
+        dn = ad.guid_dn(ref.native_id, system=self.system_id)
+        result, entries = self._session.search(
+            "password_changed_at", dn, ad.PERSON_FILTER, ["pwdLastSet"], scope="BASE"
+        )
+        if result.name == "noSuchObject" or (result.ok and not entries):
+            raise NotFound(
+                f"password_changed_at: no account at {dn}", system=self.system_id
+            )
+        self._check(result, "password_changed_at")
+        value = entries[0].first("pwdLastSet")
+        return None if value in (None, "0") else ad.filetime(value)
 
     def close(self) -> None:
         self._session.close()

@@ -29,7 +29,7 @@ root so that tests can hand them a real server on loopback.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -263,4 +263,66 @@ class LicenseManager(Protocol):
     def remove_licenses(self, ref: AccountRef) -> list[str]:
         """Remove every assigned licence; returns what was removed. None
         assigned is success."""
+        ...
+
+
+@runtime_checkable
+class AccountRestorer(Protocol):
+    """A connector that can bring a leaver's account back for a rehire:
+    out of the leavers' container into the one active accounts live in, and
+    visible in address lists again (Active Directory)."""
+
+    def restore_account(self, ref: AccountRef) -> str | None:
+        """Move the account out of the leavers' container (where it is one)
+        and show it in address lists; returns the container it is in now.
+        An account already outside the leavers' container stays where it is
+        (success)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PrivilegedHolding:
+    """One account holding one privileged right in a system (8.2).
+
+    ``right`` is the system's name for it: an AD group (``Domain Admins``),
+    an Entra directory role (``Global Administrator``), a SaaS admin role
+    (``owner``). ``kind`` says which: ``group``, ``directory_role``,
+    ``admin_role`` or ``admin_count`` (AD's ``adminCount=1`` without a
+    current privileged membership: ``possibly_stale``). ``via`` is the chain
+    of groups a nested membership runs through, empty for a direct one.
+    """
+
+    account: AccountRef
+    right: str
+    kind: str
+    via: tuple[str, ...] = ()
+    enabled: bool = True
+    possibly_stale: bool = False
+    principal_type: str = "user"  # Entra: also group, servicePrincipal
+
+
+@runtime_checkable
+class PrivilegedReader(Protocol):
+    """A connector that can list who holds privileged rights (AD, Entra,
+    SCIM, the fake). A read for the privileged-account inventory; it
+    changes nothing."""
+
+    def list_privileged_accounts(
+        self, privileged_groups: Collection[str] = ()
+    ) -> list[PrivilegedHolding]:
+        """Every account holding one of the system's built-in privileged
+        rights, or membership (direct or nested) of one of
+        ``privileged_groups`` (group names the policy marks privileged;
+        systems whose rights are roles, not groups, may ignore them)."""
+        ...
+
+
+@runtime_checkable
+class PasswordChangeReader(Protocol):
+    """A connector that can say when an account's password last changed
+    (AD ``pwdLastSet``): proof that a reset took effect where no old
+    password is known to test against."""
+
+    def password_changed_at(self, ref: AccountRef) -> datetime | None:
+        """When the password was last set; None if never or unknown."""
         ...

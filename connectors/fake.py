@@ -213,6 +213,16 @@ class FakeConnector:
                 or account.state.hidden_from_address_lists,
             )
 
+    def restore_account(self, ref: AccountRef) -> str | None:
+        """A rehire: back from the leavers' location, visible again."""
+        with self._call("restore_account", ref):
+            account = self._account(ref)
+            location = account.state.location
+            if location == self.leavers_location:
+                location = self.users_location
+            self._set(account, location=location, hidden_from_address_lists=False)
+            return location
+
     def delete_account(self, ref: AccountRef) -> None:
         with self._call("delete_account", ref):
             self._need(Capability.DELETE)

@@ -26,6 +26,7 @@ from iam_service.adapters.connector_config import (
     load_connectors_file,
 )
 from iam_service.adapters.database import READ_ONLY, make_engine
+from iam_service.adapters.mail import SmtpMailer, SmtpSettings, TemplateRenderer
 from iam_service.adapters.policy_files import load_policy
 from iam_service.domain.clock import Clock, SystemClock
 from iam_service.domain.operations import Backoff
@@ -39,6 +40,11 @@ from iam_service.services.departments import Departments
 from iam_service.services.hr_intake import HrIntake
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.movers import MoverReviews
+from iam_service.services.notifications import MailOutbox, RecipientDirectory
+from iam_service.services.offboarding_services import (
+    OffboardingServices,
+    build_offboarding_services,
+)
 from iam_service.services.policy_versions import PolicyVersions
 from iam_service.services.provisioning import Systems
 from iam_service.services.queue import OperationQueue, QueuePolicy
@@ -72,6 +78,9 @@ class Container:
     mover_reviews: MoverReviews
     access_reviews: AccessReviews
     console: ConsoleServices
+    mail: MailOutbox  # any use case may queue mail (services/notifications.py)
+    recipients: RecipientDirectory
+    offboarding: OffboardingServices
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -151,6 +160,10 @@ def bootstrap(
     register = CloudRegister(uow, approved)
     if sync_register and connectors_file.systems:  # 5.23: new ones wait
         register.sync(connectors_file.systems, actor="system:bootstrap")
+    mail = MailOutbox(uow, TemplateRenderer(), _mailer(settings))
+    recipients = RecipientDirectory(
+        settings.console_language, [settings.security_officer_email or ""]
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -161,7 +174,9 @@ def bootstrap(
         connector_factory=factory,
         lifecycle=ctx,
         hr_intake=HrIntake(uow, ctx),
-        queue=OperationQueue(uow, queue_policy, approved.keys),
+        queue=OperationQueue(
+            uow, queue_policy, approved.keys, lambda: policy().passwords
+        ),
         auth=AuthService(uow),
         register=register,
         policy_versions=PolicyVersions(uow, policy, ctx),
@@ -169,8 +184,40 @@ def bootstrap(
         sod_exceptions=SodExceptions(uow, ctx),
         departments=Departments(uow, ctx),
         mover_reviews=MoverReviews(uow, ctx),
-        access_reviews=build_access_reviews(settings, uow, ctx, factory, approved.keys),
+        access_reviews=build_access_reviews(
+            settings,
+            uow,
+            ctx,
+            factory,
+            approved.keys,
+            outbox=mail,
+            directory=recipients,
+        ),
         console=build_console_services(settings, uow),
+        mail=mail,
+        recipients=recipients,
+        offboarding=build_offboarding_services(
+            uow, ctx, mail, recipients, company=settings.company_name
+        ),
+    )
+
+
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    """SMTP when a host is set; without one, mail waits in the outbox."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password
+    return SmtpMailer(
+        SmtpSettings(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=password.get_secret_value() if password else None,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            timeout=settings.smtp_timeout_seconds,
+        )
     )
 
 

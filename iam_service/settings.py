@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     log_level: str = "INFO"
 
+    # Outgoing mail over SMTP (escalations, reminders; adapters/mail.py).
+    # Without a host, messages wait in the outbox until one is configured.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # 8.24: "none" (plain SMTP) is refused unless the host is loopback.
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "iam-service@example.test"
+    smtp_ca_file: Path | None = None  # CA bundle to verify the server with
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The security officer's (管理責任者) address for escalations.
+    security_officer_email: str | None = None
+
     # The console (docs/console.md, ADR 0012): sessions, sign-in protection.
     console_language: Literal["ja", "en"] = "ja"  # the organisation's language
     # The console's public URL (SSO redirect URI); None: the request's own.
@@ -92,6 +106,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "IAM_SECRET_KEY is the demo default; set a secret of your own "
                 "(or IAM_DEMO_MODE=1 for a throwaway demo)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_over_tls(self) -> Settings:
+        loopback = self.smtp_host in (None, "localhost", "127.0.0.1", "::1")
+        if self.smtp_security == "none" and not loopback:
+            raise ValueError(
+                "IAM_SMTP_SECURITY=none sends mail in clear text; it is allowed "
+                "only to a loopback relay (8.24): use starttls or ssl"
             )
         return self
 

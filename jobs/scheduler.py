@@ -21,7 +21,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from iam_service.adapters import orm
 from iam_service.bootstrap import Container
-from iam_service.services import audit_trail, lifecycle, movers
+from iam_service.services import (
+    audit_trail,
+    card_checks,
+    lifecycle,
+    movers,
+    offboarding_jobs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,44 @@ JOBS: tuple[PeriodicJob, ...] = (
         3600,
         lambda c: movers.remove_undecided(c.uow, c.lifecycle),
     ),
+    PeriodicJob(  # 5.11: outstanding offboarding items go up the line by mail
+        "escalate_offboarding",
+        900,
+        lambda c: offboarding_jobs.escalate(
+            c.uow, c.lifecycle, c.offboarding.escalation
+        ),
+    ),
+    PeriodicJob(  # accounts of closed cases, after the retention period
+        "delete_offboarded_accounts",
+        3600,
+        lambda c: offboarding_jobs.delete_due(c.uow, c.lifecycle),
+    ),
+    PeriodicJob(  # 7.2: the administrators confirm the spare security cards
+        "open_spare_card_check",
+        3600,
+        lambda c: card_checks.open_spare_card_check(c.uow, c.lifecycle),
+    ),
+    PeriodicJob(  # 5.18: campaigns start on the policy's schedule
+        "start_review_campaigns",
+        900,
+        lambda c: c.access_reviews.starter.start_due(),
+    ),
+    PeriodicJob(  # reminders before the due time, escalations after it
+        "review_reminders",
+        900,
+        lambda c: c.access_reviews.reminders.queue_due(),
+    ),
+    PeriodicJob(  # undecided items as the policy says, then the seal
+        "close_review_campaigns",
+        900,
+        lambda c: c.access_reviews.closer.close_due(),
+    ),
+    PeriodicJob(  # last sign-ins, for "revoke: no sign-in for 90 days"
+        "collect_sign_ins",
+        6 * 3600,
+        lambda c: c.access_reviews.sign_ins.collect(),
+    ),
+    PeriodicJob("deliver_mail", 60, lambda c: c.mail.deliver_due()),
     PeriodicJob(
         "prune_audit_trail",
         24 * 3600,

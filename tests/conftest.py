@@ -11,5 +11,7 @@ pytest_plugins = [
     "tests.support.ad_service",
     "tests.support.graph_server",
     "tests.support.scim_server",
+    "tests.support.smtp",
+    "tests.support.offboarding",
     "tests.support.console",
 ]

@@ -339,6 +339,9 @@ AREA_MODULES: tuple[str, ...] = (
     "orm_policy",
     "orm_access",
     "orm_reviews",
+    "orm_assets",
+    "orm_offboarding",
+    "orm_mail",
     "orm_console",
 )
 

@@ -27,6 +27,8 @@ class OperationKind(enum.StrEnum):
     MOVE_TO_LEAVERS = "move_to_leavers"
     REMOVE_LICENSES = "remove_licenses"
     DELETE_ACCOUNT = "delete_account"
+    # A rehire: out of the leavers' container, with a fresh password.
+    RESTORE_ACCOUNT = "restore_account"
 
 
 class OperationStatus(enum.StrEnum):

@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from iam_service.domain.entitlements import SodConflict, sod_conflicts
 from iam_service.domain.model import Classification, EmploymentType
+from iam_service.domain.offboarding import OffboardingPolicy
 from iam_service.domain.operations import OperationKind
+from iam_service.domain.password_rules import PasswordRules
 from iam_service.domain.review_policy import ReviewPolicy
 
 WILDCARD = "*"
@@ -193,6 +195,10 @@ class Policy(_Strict):
     settings: PolicySettings = Field(default_factory=PolicySettings)
     # 5.18: periodic access review campaigns (domain/review_policy.py).
     access_reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    # 5.11, 5.18, 7.2: offboarding cases (domain/offboarding.py).
+    offboarding: OffboardingPolicy = Field(default_factory=OffboardingPolicy)
+    # 5.17, 8.5: rules for every password chosen or generated.
+    passwords: PasswordRules = Field(default_factory=PasswordRules)
 
     @model_validator(mode="after")
     def _references_resolve(self, info: ValidationInfo) -> Policy:

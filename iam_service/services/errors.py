@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class ServiceError(Exception):
-    """A request the service refuses. Nothing was written."""
+    """A request the service refuses. Nothing was written.
+
+    ``details`` lists what exactly was wrong (CSV rows with their line, the
+    items keeping a case open); the API returns them in ``error.details``."""
 
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        details: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = [dict(d) for d in details]
 
 
 class InvalidInput(ServiceError):

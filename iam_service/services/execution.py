@@ -13,8 +13,10 @@ from typing import Any
 
 from connectors.base import (
     AccountRef,
+    AccountRestorer,
     AccountSpec,
     AccountState,
+    Capability,
     Connector,
     LicenseManager,
     NotFound,
@@ -24,7 +26,7 @@ from connectors.base import (
     Secret,
 )
 from iam_service.domain.operations import OperationKind
-from iam_service.domain.passwords import generate_password
+from iam_service.domain.password_rules import PasswordRules, generate
 
 Checkpoint = Callable[[dict[str, Any]], None]
 
@@ -56,6 +58,8 @@ class Job:
     native_id: str | None
     manager_native_id: str | None = None
     checkpoint_data: dict[str, Any] = field(default_factory=dict)
+    # The policy's rules every generated password meets (5.17).
+    password_rules: PasswordRules = field(default_factory=PasswordRules)
 
 
 @dataclass
@@ -113,7 +117,7 @@ def _spec(job: Job) -> AccountSpec:
 
 def _create(connector: Connector, job: Job) -> Outcome:
     spec = _spec(job)
-    ref = connector.create_account(spec, Secret(generate_password()))
+    ref = connector.create_account(spec, Secret(generate(job.password_rules)))
     state = connector.get_account(ref)
     if state.employee_id not in (None, spec.employee_id):
         raise PermanentError(f"{ref.username} belongs to employee {state.employee_id}")
@@ -147,11 +151,9 @@ def _set_enabled(
     return Outcome(result={"enabled": state.enabled}, enabled=state.enabled)
 
 
-def _scramble(
-    connector: Connector, ref: AccountRef, _job: Job, _: Checkpoint
-) -> Outcome:
+def _scramble(connector: Connector, ref: AccountRef, job: Job, _: Checkpoint) -> Outcome:
     # A random password nobody learns: even a re-enabled account stays unusable.
-    connector.set_password(ref, Secret(generate_password(32)), must_change=True)
+    connector.set_password(ref, Secret(generate(job.password_rules)), must_change=True)
     state = connector.get_account(ref)
     return Outcome(result={"password": "scrambled"}, enabled=state.enabled)
 
@@ -207,6 +209,34 @@ def _licenses(
     return Outcome(result={"licences_removed": removed}, enabled=state.enabled)
 
 
+def _restore(connector: Connector, ref: AccountRef, job: Job, _: Checkpoint) -> Outcome:
+    """A rehire (5.16): back from the leavers' container, and a fresh random
+    password that must change, so a password from before the termination
+    never works again. Enabling is a separate step."""
+    result: dict[str, Any] = {}
+    if isinstance(connector, AccountRestorer):
+        location = connector.restore_account(ref)
+        result["location"] = location
+    elif Capability.MOVE_TO_LEAVERS in connector.capabilities:
+        raise NotSupported(
+            "this system has a leavers' container but cannot restore from it",
+            system=job.system_key,
+        )
+    if Capability.PASSWORD in connector.capabilities:
+        password = Secret(generate(job.password_rules))
+        connector.set_password(ref, password, must_change=True)
+        result["password"] = "fresh"  # noqa: S105 - what happened, not the value
+    state = connector.get_account(ref)
+    if "location" in result:
+        _expect(
+            _same(state.location, result["location"])
+            and not state.hidden_from_address_lists,
+            job,
+            f"still in {state.location}",
+        )
+    return Outcome(result=result, enabled=state.enabled)
+
+
 def _delete(connector: Connector, ref: AccountRef, job: Job, _: Checkpoint) -> Outcome:
     connector.delete_account(ref)
     try:
@@ -232,6 +262,7 @@ _STEPS: dict[
     OperationKind.MOVE_TO_LEAVERS: _move,
     OperationKind.REMOVE_LICENSES: _licenses,
     OperationKind.DELETE_ACCOUNT: _delete,
+    OperationKind.RESTORE_ACCOUNT: _restore,
 }
 
 

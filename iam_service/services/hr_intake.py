@@ -23,7 +23,7 @@ from typing import Any
 from iam_service.domain.hr import Employee, HrEvent, HrEventStatus, HrEventType
 from iam_service.domain.model import EmploymentType, Person, PersonStatus
 from iam_service.domain.records import HrEventRecord
-from iam_service.services import lifecycle, movers
+from iam_service.services import lifecycle, movers, offboarding
 from iam_service.services.errors import ConflictError, NotFoundError
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.provisioning import Provisioner
@@ -262,9 +262,17 @@ class HrIntake:
         lifecycle.place_in_department(
             uow, person, self.ctx.policy(), actor=ac[0], cause=ac[1]
         )
+        # 5.16: the same accounts come back, cleared of what they held and
+        # out of the leavers' container, before the fresh birthright is added;
+        # the offboarding case is cancelled or its deletion called off.
+        restorer = Provisioner(
+            uow, self.ctx.policy(), self.ctx.systems, actor=ac[0], cause=ac[1]
+        )
+        offboarding.after_rehire(uow, person, restorer, actor=ac[0], cause=ac[1])
         provisioner = lifecycle.provision(
             uow, person, self.ctx, actor=ac[0], cause=ac[1]
         )
+        provisioner.queued[:0] = restorer.queued
         provisioner.update_accounts(
             person,
             [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,9 @@ from iam_service.domain.operations import Priority
 from iam_service.domain.policy import Policy
 from iam_service.domain.records import Notice
 from iam_service.domain.security import Role
-from iam_service.services import movers
+from iam_service.services import movers, offboarding
 from iam_service.services.console_sessions import end_sessions_of
+from iam_service.services.custodians import CustodianLookup, NoCustodianships
 from iam_service.services.provisioning import Provisioner, Systems
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -28,6 +29,8 @@ class LifecycleContext:
     policy: Callable[[], Policy]
     systems: Systems
     timezone: ZoneInfo
+    # 5.18: the privileged accounts a leaver looks after (services/custodians.py).
+    custodians: CustodianLookup = field(default_factory=NoCustodianships)
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
@@ -118,6 +121,16 @@ def terminate(
         before=before,
         after=person.snapshot(),
         reason=cause,
+    )
+    # 5.18 with 5.11: the offboarding case opens in this same transaction.
+    offboarding.open_case(
+        uow,
+        person,
+        actor=actor,
+        cause=cause,
+        terminated_at=end,
+        policy=ctx.policy().offboarding,
+        custodians=ctx.custodians,
     )
     return provisioner
 

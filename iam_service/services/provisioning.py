@@ -238,6 +238,23 @@ class Provisioner:
                 if need is None or self.systems.can(account.system_key, need):
                     self.queue(account, step, {}, priority=Priority.TERMINATION)
 
+    def restore(self, person: Person) -> None:
+        """A rehire before deletion (5.16): queue, for each surviving account,
+        the removal of every membership still held (only fresh birthright
+        comes back, never the old extra grants) and its return from the
+        leavers' container with a fresh password. Call it before the
+        birthright is provisioned: operations run in the order written."""
+        for account in self.uow.accounts.for_person(self._id(person)):
+            if account.status in (AccountStatus.DELETED, AccountStatus.PLANNED):
+                continue
+            key = account.system_key
+            if self.systems.can(key, Capability.GROUPS):
+                self.queue(account, OperationKind.REMOVE_ALL_GROUPS, {})
+            if self.systems.can(key, Capability.MOVE_TO_LEAVERS) or self.systems.can(
+                key, Capability.PASSWORD
+            ):
+                self.queue(account, OperationKind.RESTORE_ACCOUNT, {})
+
     # -- the outbox -----------------------------------------------------
     def queue(
         self,

@@ -18,6 +18,7 @@ from connectors.base import ConnectorError, NotFound, RetryableError
 from iam_service.adapters import queue_store
 from iam_service.domain.model import Account, AccountStatus
 from iam_service.domain.operations import Backoff, Operation, OperationStatus
+from iam_service.domain.password_rules import PasswordRules
 from iam_service.services.execution import Job, Outcome
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -34,12 +35,15 @@ class OperationQueue:
         uow_factory: UnitOfWorkFactory,
         policy: QueuePolicy,
         approved: Callable[[], frozenset[str]] | None = None,
+        password_rules: Callable[[], PasswordRules] = PasswordRules,
     ) -> None:
         self.uow_factory = uow_factory
         self.policy = policy
         # 5.23: the systems whose operations may run (the cloud-service
         # register's approved keys, cached); None means no gate.
         self.approved = approved
+        # 5.17: the active policy's rules, for the passwords workers generate.
+        self.password_rules = password_rules
         self._rng = random.Random()  # noqa: S311 - jitter only
 
     def claim(self, worker_id: str, systems: set[str] | None = None) -> Job | None:
@@ -76,7 +80,8 @@ class OperationQueue:
                 exclude=exclude,
                 chain=chain,
             )
-            jobs = [self._job(uow, op) for op in ops]
+            rules = self.password_rules() if ops else PasswordRules()
+            jobs = [self._job(uow, op, rules) for op in ops]
             if jobs:
                 uow.commit()
             return jobs
@@ -221,7 +226,7 @@ class OperationQueue:
         return op
 
     @staticmethod
-    def _job(uow: UnitOfWork, op: Operation) -> Job:
+    def _job(uow: UnitOfWork, op: Operation, rules: PasswordRules) -> Job:
         account = uow.accounts.get(op.account_id) if op.account_id else None
         manager_native = None
         payload = op.payload
@@ -248,6 +253,7 @@ class OperationQueue:
             native_id=account.native_id if account else None,
             manager_native_id=manager_native,
             checkpoint_data=dict(op.result.get("checkpoint", {})),
+            password_rules=rules,
         )
 
 

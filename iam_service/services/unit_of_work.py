@@ -25,6 +25,7 @@ from iam_service.adapters.orm_access import (
     MoverReviewRepository,
     SodExceptionRepository,
 )
+from iam_service.adapters.orm_assets import AssetRepository
 from iam_service.adapters.orm_connector_state import ConnectorStateRepository
 from iam_service.adapters.orm_console import (
     ConsoleSessionRepository,
@@ -32,6 +33,8 @@ from iam_service.adapters.orm_console import (
     SignInAttemptRepository,
     SignInFlowRepository,
 )
+from iam_service.adapters.orm_mail import MailRepository
+from iam_service.adapters.orm_offboarding import OffboardingRepository
 from iam_service.adapters.orm_policy import PolicyVersionRepository
 from iam_service.adapters.orm_reviews import (
     CampaignRepository,
@@ -97,6 +100,9 @@ class UnitOfWork:
         self.reviews = ReviewRepository(s)
         self.review_items = ReviewItemRepository(s)
         self.delegations = DelegationRepository(s)
+        self.assets = AssetRepository(s)
+        self.offboarding = OffboardingRepository(s)
+        self.mail = MailRepository(s)
         self.console_sessions = ConsoleSessionRepository(s)
         self.role_assignments = RoleAssignmentRepository(s)
         self.sign_in_attempts = SignInAttemptRepository(s)

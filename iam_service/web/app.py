@@ -11,11 +11,13 @@ from iam_service.bootstrap import Container
 from iam_service.web import scim
 from iam_service.web.api import (
     access_requests,
+    assets,
     console_roles,
     departments,
     hr,
     identities,
     mover_reviews,
+    offboarding,
     policy,
     reviews,
     systems,
@@ -37,9 +39,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(departments.router)
     app.include_router(mover_reviews.router)
     app.include_router(policy.router)
+    app.include_router(console_roles.router)
+    app.include_router(assets.router)
+    app.include_router(offboarding.router)
     app.include_router(reviews.campaigns_router)
     app.include_router(reviews.reviews_router)
-    app.include_router(console_roles.router)
     install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
 

@@ -21,7 +21,7 @@ def error_body(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, error: ServiceError) -> JSONResponse:
-        details = (
+        details = error.details or (
             [{"field": error.field, "message": error.message}] if error.field else []
         )
         return JSONResponse(

@@ -1,10 +1,7 @@
-"""User names for new accounts and generated passwords."""
+"""User names for new accounts (generated passwords: test_password_rules.py)."""
 
 from __future__ import annotations
 
-import string
-
-from iam_service.domain.passwords import SYMBOLS, generate_password
 from iam_service.domain.usernames import MAX_LENGTH, base_username, unique_username
 
 
@@ -27,15 +24,3 @@ def test_a_taken_name_gets_a_number() -> None:
     long = "x" * MAX_LENGTH
     assert unique_username(long, {long}.__contains__) == "x" * (MAX_LENGTH - 1) + "2"
 
-
-def test_generated_passwords_hold_every_class_and_differ() -> None:
-    seen = set()
-    for _ in range(200):
-        p = generate_password(16)
-        assert len(p) == 16
-        assert any(c in string.ascii_uppercase for c in p)
-        assert any(c in string.ascii_lowercase for c in p)
-        assert any(c in string.digits for c in p)
-        assert any(c in SYMBOLS for c in p)
-        seen.add(p)
-    assert len(seen) == 200
