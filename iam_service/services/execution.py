@@ -151,9 +151,12 @@ def _set_enabled(
     return Outcome(result={"enabled": state.enabled}, enabled=state.enabled)
 
 
-def _scramble(connector: Connector, ref: AccountRef, job: Job, _: Checkpoint) -> Outcome:
+def _scramble(
+    connector: Connector, ref: AccountRef, job: Job, _: Checkpoint
+) -> Outcome:
     # A random password nobody learns: even a re-enabled account stays unusable.
-    connector.set_password(ref, Secret(generate(job.password_rules)), must_change=True)
+    password = Secret(generate(job.password_rules))
+    connector.set_password(ref, password, must_change=True)
     state = connector.get_account(ref)
     return Outcome(result={"password": "scrambled"}, enabled=state.enabled)
 
