@@ -30,6 +30,11 @@ from iam_service.web.ui.session import ConsoleSessionMiddleware
 PAGE_MODULES: tuple[str, ...] = (
     "auth",
     "home",
+    "people",
+    "operations",
+    "systems",
+    "audit",
+    "roles",
 )
 STATIC = Path(__file__).parent / "static"
 # Third-party browser code comes from npm (package.json), never the repo.
