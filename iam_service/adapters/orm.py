@@ -343,6 +343,7 @@ AREA_MODULES: tuple[str, ...] = (
     "orm_offboarding",
     "orm_mail",
     "orm_console",
+    "orm_passwords",
 )
 
 

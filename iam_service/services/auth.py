@@ -15,21 +15,19 @@ import secrets
 from dataclasses import dataclass
 from functools import cache
 
-from passlib.context import CryptContext
-
+from iam_service.adapters.password_hashing import hash_secret, verify_secret
 from iam_service.domain.security import ApiToken, LocalUser, Role
 from iam_service.services.errors import ConflictError, InvalidInput
 from iam_service.services.unit_of_work import UnitOfWorkFactory
 
 TOKEN_PREFIX = "iam_"  # noqa: S105 - a format marker, not a secret
-_PASSWORDS = CryptContext(schemes=["argon2"], deprecated="auto")
 
 
 @cache
 def _dummy_hash() -> str:
     # Verifying against this keeps the time of "no such user" equal to a
     # wrong password, so user names cannot be probed.
-    return str(_PASSWORDS.hash("not-a-real-password-" + secrets.token_hex(8)))
+    return hash_secret("not-a-real-password-" + secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -54,14 +52,14 @@ def hash_token(token: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return str(_PASSWORDS.hash(password))
+    return hash_secret(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
-        _PASSWORDS.verify(password, _dummy_hash())
+        verify_secret(password, _dummy_hash())
         return False
-    return bool(_PASSWORDS.verify(password, password_hash))
+    return verify_secret(password, password_hash)
 
 
 class AuthService:

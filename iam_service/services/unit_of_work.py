@@ -35,6 +35,10 @@ from iam_service.adapters.orm_console import (
 )
 from iam_service.adapters.orm_mail import MailRepository
 from iam_service.adapters.orm_offboarding import OffboardingRepository
+from iam_service.adapters.orm_passwords import (
+    PasswordChangeAttemptRepository,
+    PasswordHistoryRepository,
+)
 from iam_service.adapters.orm_policy import PolicyVersionRepository
 from iam_service.adapters.orm_reviews import (
     CampaignRepository,
@@ -107,6 +111,8 @@ class UnitOfWork:
         self.role_assignments = RoleAssignmentRepository(s)
         self.sign_in_attempts = SignInAttemptRepository(s)
         self.sign_in_flows = SignInFlowRepository(s)
+        self.password_history = PasswordHistoryRepository(s)
+        self.password_change_attempts = PasswordChangeAttemptRepository(s)
         self._pending = _Pending()
         return self
 
