@@ -22,6 +22,8 @@ from iam_service.adapters.policy_files import (
     read_policy_files,
 )
 from iam_service.bootstrap import Container, bootstrap
+from iam_service.cli_offboarding import assets_app, offboarding_app
+from iam_service.cli_reviews import build_reviews_app
 from iam_service.domain.model import Classification
 from iam_service.domain.operations import OperationStatus
 from iam_service.domain.register import (
@@ -69,6 +71,8 @@ for sub, name in (
     (jobs_app, "jobs"),
     (demo_app, "demo"),
     (systems_app, "systems"),
+    (assets_app, "assets"),
+    (offboarding_app, "offboarding"),
 ):
     app.add_typer(sub, name=name)
 
@@ -103,6 +107,9 @@ def _close_containers() -> None:
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(code)
+
+
+app.add_typer(build_reviews_app(_container, getpass.getuser()), name="reviews")
 
 
 @db_app.command("upgrade")

@@ -127,10 +127,10 @@ def _duplicate(row: AssetCreate, line: int, seen: dict[tuple[str, str], int]) ->
         value = getattr(row, name)
         if not value:
             continue
-        key = (name, normalise_key(value))
+        key = (name, value if name == "card_number" else normalise_key(value))
         if key in seen:
             label = name.replace("_", " ")
-            return f"{label} {value} is already used on line {seen[key]}"
+            return f"{label} {key[1]} is already used on line {seen[key]}"
         seen[key] = line
     return ""
 

@@ -338,8 +338,9 @@ def _unique(
         found = lookup(value)
         if found is not None and found.id != not_id:
             label = name.replace("_", " ")
+            shown = value if name == "card_number" else normalise_key(value)
             raise ConflictError(
-                f"{label} {value} is already registered (asset {found.tag})",
+                f"{label} {shown} is already registered (asset {found.tag})",
                 field=name,
             )
 

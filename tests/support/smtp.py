@@ -41,7 +41,8 @@ class CapturedMail:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # A folded header keeps the space after the fold; mail clients drop it.
+        return str(self.message["Subject"]).strip()
 
     @property
     def body(self) -> str:
