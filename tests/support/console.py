@@ -17,6 +17,7 @@ Dummy people only (8.33).
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from iam_service.settings import REPO_ROOT
 from iam_service.web.app import create_app
 from tests.support.db import TestDatabase
 from tests.support.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, GraphServer
+from tests.support.http_app import serve
 from tests.support.service import build, event, hire
 
 CALLBACK = "/console/sign-in/callback"
@@ -254,3 +256,113 @@ def console_http(
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+@dataclass
+class Console:
+    """The console served on a loopback port, and a headless Chromium."""
+
+    container: Container
+    staff: Staff
+    graph: GraphServer
+    base_url: str
+    browser: Any  # playwright.sync_api.Browser
+    contexts: list[Any] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def person(self, employee_id: str, **kwargs: Any) -> Member:
+        return self.staff.person(employee_id, **kwargs)
+
+    def grant(self, employee_id: str, role: Role) -> None:
+        self.container.console.roles.grant(employee_id, role, OPERATOR, "test")
+
+    def new_page(self, lang: str = "ja") -> Any:
+        """A fresh browser (its own cookies) speaking ``lang``."""
+        context = self.browser.new_context(
+            locale="ja-JP" if lang == "ja" else "en-GB",
+            viewport={"width": 1280, "height": 800},
+            ignore_https_errors=True,  # the test identity provider's own CA
+        )
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        return context.new_page()
+
+    def sign_in(self, member: Member, lang: str = "ja") -> Any:
+        """Sign ``member`` in through Entra ID (real msal, PKCE)."""
+        assert member.oid is not None, "make the person with entra=True"
+        self.graph.sign_ins.signed_in = member.oid
+        page = self.new_page(lang)
+        page.goto(self.url("/console/"))
+        page.get_by_test_id("sso").click()
+        page.wait_for_url(self.url("/console/"))
+        return page
+
+    def sign_in_local(self, username: str, password: str, lang: str = "ja") -> Any:
+        """A break-glass sign-in; the first one enrols TOTP from the QR page."""
+        page = self.new_page(lang)
+        page.goto(self.url("/console/sign-in"))
+        page.locator("details.break-glass summary").click()
+        page.locator("#username").fill(username)
+        page.locator("#password").fill(password)
+        page.locator("#password").press("Enter")
+        secret = page.get_by_test_id("totp-secret").inner_text()
+        clock: FrozenClock = self.container.clock  # type: ignore[assignment]
+        page.locator("#code").fill(totp.code_at(secret, clock.now()))
+        page.locator("#code").press("Enter")
+        page.wait_for_url(self.url("/console/"))
+        return page
+
+    def screenshot(self, page: Any, name: str) -> Path:
+        path = screenshot_path(name)
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright; never a downloaded browser."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: tools/system_packages.sh installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console(
+    tmp_path: Path,
+    sqlite_template: Path,
+    clock: FrozenClock,
+    fake_ad: FakeConnector,
+    graph_server: GraphServer,
+    chromium: Any,
+) -> Iterator[Console]:
+    """The app with uvicorn on a free loopback port over a real (SQLite)
+    store, SSO on the Graph test server, and a Playwright browser."""
+    path = tmp_path / "iam.db"
+    shutil.copy(sqlite_template, path)
+    c = build(
+        TestDatabase(f"sqlite:///{path}"),
+        {"ad": fake_ad},
+        clock,
+        **console_settings(graph_server),
+    )
+    with serve(create_app(c)) as base_url:
+        graph_server.sign_ins.allow_redirect(CLIENT_ID, base_url + CALLBACK)
+        helper = Console(c, Staff(c, graph_server), graph_server, base_url, chromium)
+        try:
+            yield helper
+        finally:
+            helper.close()
+    c.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -75,6 +76,7 @@ def _install_error_pages(app: FastAPI) -> None:
     """HTML errors for console paths; the API keeps its JSON errors."""
     json_service = app.exception_handlers[ServiceError]
     json_http = app.exception_handlers[HTTPException]
+    json_invalid = app.exception_handlers[RequestValidationError]
 
     async def service_error(request: Request, error: Exception) -> Any:
         if not _is_console(request) or not isinstance(error, ServiceError):
@@ -103,8 +105,14 @@ def _install_error_pages(app: FastAPI) -> None:
             status_code=error.status_code,
         )
 
+    async def invalid(request: Request, error: Exception) -> Any:
+        if not _is_console(request):
+            return await _call(json_invalid, request, error)
+        return render(request, "error.html", {"status": 422}, status_code=422)
+
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
 
 
 async def _call(handler: Any, request: Request, error: Exception) -> Any:

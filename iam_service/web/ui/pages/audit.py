@@ -46,19 +46,20 @@ def trail(
     target: Text = "",
     actor: Text = "",
     action: Text = "",
-    since: date | None = None,
-    until: date | None = None,
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     c: Container = request.app.state.container
-    filters = AuditFilter(target, actor, action, since, until)
+    since_day, until_day = _day(since), _day(until)
+    filters = AuditFilter(target, actor, action, since_day, until_day)
     records, paging = search_audit(c.uow, filters, ZoneInfo(c.settings.timezone), page)
     query = {
         "target": target,
         "actor": actor,
         "action": action,
-        "since": since.isoformat() if since else "",
-        "until": until.isoformat() if until else "",
+        "since": since_day.isoformat() if since_day else "",
+        "until": until_day.isoformat() if until_day else "",
     }
     return render(
         request,
@@ -66,6 +67,14 @@ def trail(
         {"records": records, "page": paging, "filters": query},
         nav="audit",
     )
+
+
+def _day(value: str) -> date | None:
+    """An empty or unreadable date field filters nothing."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 @router.get("/verify")

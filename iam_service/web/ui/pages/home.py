@@ -38,7 +38,7 @@ SECTIONS = [
         Role.HR,
         "home.offboarding",
         "home.offboarding.soon",
-        "/api/v1/offboarding-cases",
+        "/api/v1/offboarding/cases",
         20,
     ),
     _placeholder(

@@ -38,12 +38,13 @@ def people(
     request: Request,
     _: Reader,
     q: Annotated[str, Query(max_length=100)] = "",
-    status: PersonStatus | None = None,
+    status: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     c: Container = request.app.state.container
-    found, paging = find_people(c.uow, q, status, page)
-    filters = {"q": q, "status": status.value if status else ""}
+    wanted = PersonStatus(status) if status in set(PersonStatus) else None
+    found, paging = find_people(c.uow, q, wanted, page)
+    filters = {"q": q, "status": wanted.value if wanted else ""}
     return render(
         request,
         "people/list.html",
