@@ -23,6 +23,7 @@ from iam_service.adapters.policy_files import (
 )
 from iam_service.bootstrap import Container, bootstrap
 from iam_service.cli_offboarding import assets_app, offboarding_app
+from iam_service.cli_reconcile import elevations_app, reconcile
 from iam_service.cli_reviews import build_reviews_app
 from iam_service.domain.model import Classification
 from iam_service.domain.operations import OperationStatus
@@ -36,6 +37,7 @@ from iam_service.domain.register import (
 )
 from iam_service.domain.security import Role
 from iam_service.services import audit_trail
+from iam_service.services.auth import Principal
 from iam_service.services.errors import ServiceError
 from iam_service.services.hr_import import import_csv
 from iam_service.services.policy_versions import PolicyInvalid
@@ -60,6 +62,10 @@ systems_app = typer.Typer(
     help="The cloud-service register (5.23): systems and their approval.",
     no_args_is_help=True,
 )
+roles_app = typer.Typer(
+    help="Console roles: HR, sysadmin, security officer, auditor (ADR 0013).",
+    no_args_is_help=True,
+)
 for sub, name in (
     (db_app, "db"),
     (token_app, "token"),
@@ -71,10 +77,13 @@ for sub, name in (
     (jobs_app, "jobs"),
     (demo_app, "demo"),
     (systems_app, "systems"),
+    (roles_app, "roles"),
     (assets_app, "assets"),
     (offboarding_app, "offboarding"),
+    (elevations_app, "elevations"),
 ):
     app.add_typer(sub, name=name)
+app.command("reconcile")(reconcile)
 
 CLI_ACTOR = "cli:" + getpass.getuser()
 
@@ -686,6 +695,73 @@ def systems_export(
     data = _container().register.export_csv()
     file.write_bytes(data)
     typer.echo(f"wrote {file}")
+
+
+def _operator(granted_by: str | None) -> Principal:
+    # The operator at the server; --by names the person acting, so that
+    # nobody grants a role to themselves (5.3).
+    return Principal(
+        getpass.getuser(),
+        frozenset({Role.SECURITY_OFFICER}),
+        employee_id=granted_by,
+        kind="cli",
+    )
+
+
+_By = Annotated[
+    str | None, typer.Option("--by", help="Your employee id (recorded; 5.3).")
+]
+_Reason = Annotated[str, typer.Option(help="Why (kept in the audit trail).")]
+
+
+@roles_app.command("grant")
+def roles_grant(employee_id: str, role: Role, reason: _Reason, by: _By = None) -> None:
+    """Give a person a console role (also makes the first security officer)."""
+    try:
+        _container().console.roles.grant(employee_id, role, _operator(by), reason)
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"{employee_id} now holds {role}")
+
+
+@roles_app.command("revoke")
+def roles_revoke(employee_id: str, role: Role, reason: _Reason, by: _By = None) -> None:
+    """Take a console role away; it ends at the person's next request."""
+    try:
+        _container().console.roles.revoke(employee_id, role, _operator(by), reason)
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"{employee_id} no longer holds {role}")
+
+
+@roles_app.command("list")
+def roles_list() -> None:
+    """Who holds which console role (department heads: see departments)."""
+    for a in _container().console.roles.list():
+        typer.echo(
+            f"{a['employee_id']:<16} {a['role']:<18} {a['granted_at'][:19]}  "
+            f"{a['granted_by']}  {a['reason']}"
+        )
+
+
+@user_app.command("totp-reset")
+def user_totp_reset(username: str, reason: _Reason) -> None:
+    """Forget a break-glass account's TOTP; its next sign-in enrols anew."""
+    try:
+        _container().console.local.reset_totp(username, actor=CLI_ACTOR, reason=reason)
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"{username} enrols a new authenticator at the next sign-in")
+
+
+@user_app.command("unlock")
+def user_unlock(username: str, reason: _Reason) -> None:
+    """Lift a sign-in lockout before it runs out."""
+    try:
+        _container().console.local.unlock(username, actor=CLI_ACTOR, reason=reason)
+    except ServiceError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"{username} is unlocked")
 
 
 def main() -> None:
