@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from iam_service.adapters.review_labels import label
@@ -75,9 +76,15 @@ class _Report(FPDF):
             align="C",
         )
 
+    def para(self, height: float, text: str, align: str = "L") -> None:
+        """A paragraph across the page; the next one starts below it."""
+        self.multi_cell(
+            0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+
     def heading(self, text: str, size: int = 13) -> None:
         self.set_font("Noto", "B", size)
-        self.multi_cell(0, size * 0.55, text)
+        self.para(size * 0.55, text)
         self.ln(2)
         self.set_font("Noto", size=9)
 
@@ -133,10 +140,10 @@ def _title_page(pdf: _Report) -> None:
     pdf.add_page()
     pdf.set_font("Noto", "B", 20)
     pdf.ln(12)
-    pdf.multi_cell(0, 10, label(lang, "title"), align="C")
+    pdf.para(10, label(lang, "title"), align="C")
     pdf.set_font("Noto", size=13)
     name = c["name_ja"] if lang == "ja" and c.get("name_ja") else c["name"]
-    pdf.multi_cell(0, 8, f"{data.company} — {name}", align="C")
+    pdf.para(8, f"{data.company} — {name}", align="C")
     pdf.ln(6)
     progress = c["progress"]
     scope = c.get("scope") or {}
@@ -186,8 +193,7 @@ def _seal(pdf: _Report) -> None:
     )
     pdf.ln(3)
     pdf.set_font("Noto", size=8.5)
-    pdf.multi_cell(
-        0,
+    pdf.para(
         4.5,
         label(lang, "how_to_verify").format(
             seq=evidence["audit_seq"] or "?",
@@ -202,7 +208,7 @@ def _reviewers(pdf: _Report) -> None:
     pdf.heading(label(lang, "reviewers"))
     rows = [
         [
-            r["reviewer"],
+            _reviewer(lang, r),
             label(lang, r["kind"]),
             r["department"],
             str(r["progress"].total),
@@ -239,8 +245,7 @@ def _decisions(pdf: _Report) -> None:
     pdf.ln(4)
     pdf.heading(label(lang, "decisions"))
     if not full:
-        pdf.multi_cell(
-            0,
+        pdf.para(
             5,
             label(lang, "listing_limited").format(shown=len(shown), total=len(items)),
         )
@@ -310,14 +315,13 @@ def _escalations(pdf: _Report) -> None:
     pdf.ln(4)
     pdf.heading(label(lang, "escalations"))
     if not escalated and not late:
-        pdf.multi_cell(0, 5, label(lang, "none"))
+        pdf.para(5, label(lang, "none"))
         return
     if late:
-        pdf.multi_cell(
-            0,
+        pdf.para(
             5,
             label(lang, "not_signed_off")
-            + ", ".join(f"{r['reviewer']} [{r['department']}]" for r in late),
+            + ", ".join(f"{_reviewer(lang, r)} [{r['department']}]" for r in late),
         )
         pdf.ln(2)
     pdf.grid(
@@ -333,6 +337,10 @@ def _escalations(pdf: _Report) -> None:
         ],
         (15, 60, 90, 102),
     )
+
+
+def _reviewer(lang: str, review: dict[str, Any]) -> str:
+    return str(review["reviewer"] or label(lang, "security_officer"))
 
 
 def _notable(item: dict[str, Any]) -> bool:

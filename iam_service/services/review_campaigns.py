@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from secrets import token_hex
 
 from sqlalchemy import delete, exists, select
 
@@ -58,9 +59,6 @@ class CampaignStarter:
             raise NotFoundError(f"no review campaign {definition_id!r} in the policy")
         with self.uow_factory() as uow:
             now = uow.clock.now()
-            key = period_key or f"{definition.id}:manual:{now.isoformat()}"
-            if uow.campaigns.by_period(key) is not None:
-                raise ConflictError(f"campaign {key} was started already")
             running = [
                 c
                 for c in uow.campaigns.find(status=CampaignStatus.OPEN)
@@ -70,6 +68,10 @@ class CampaignStarter:
                 raise ConflictError(
                     f"campaign {running[0].id} of {definition.id!r} is still open"
                 )
+            manual = f"{definition.id}:manual:{now.isoformat()}:{token_hex(4)}"
+            key = period_key or manual
+            if uow.campaigns.by_period(key) is not None:
+                raise ConflictError(f"campaign {key} was started already")
             campaign = _new_campaign(uow, policy, definition, actor, key, now)
             plan = _plan(uow, policy, definition, campaign, now)
             campaign.items_total = insert_items(uow.session, plan)

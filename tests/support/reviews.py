@@ -102,12 +102,17 @@ class ReviewOrg:
         with self.container.uow() as uow:
             return list(uow.reviews.for_campaign(campaign_id))
 
-    def review_of(self, campaign_id: int, employee_id: str | None) -> Review:
+    def review_of(
+        self, campaign_id: int, employee_id: str | None, department: str = "*"
+    ) -> Review:
+        """The review ``employee_id`` decides (of ``department``; None: the
+        security officer's review of privileged access)."""
         found = [
             r
             for r in self.reviews(campaign_id)
             if r.reviewer_employee_id == employee_id
             and (employee_id is not None or r.department_code is None)
+            and department in ("*", r.department_code)
         ]
         assert len(found) == 1, found
         return found[0]
