@@ -9,6 +9,8 @@ URL="http://127.0.0.1:${PORT}"
 mkdir -p var/demo
 export IAM_DEMO_MODE=1
 export IAM_DATABASE_URL="${IAM_DATABASE_URL:-sqlite:///var/demo/iam.db}"
+# The demo serves plain http on loopback: session cookies without Secure.
+export IAM_SESSION_COOKIE_SECURE="${IAM_SESSION_COOKIE_SECURE:-0}"
 
 if [ "$(id -u)" = 0 ] && command -v samba >/dev/null 2>&1; then
   echo "Starting a local Samba AD domain controller (dummy domain corp.example.test)..."
@@ -28,5 +30,7 @@ fi
 $PY -m iam_service db upgrade
 $PY -m iam_service demo seed --url "$URL"
 echo
+echo "Console: $URL/console/ (sign in as the local administrator above; the first"
+echo "sign-in shows a QR code for an authenticator app: TOTP)."
 echo "Starting the service on $URL (Ctrl-C stops it)."
 exec $PY -m iam_service serve --port "$PORT" --with-worker
