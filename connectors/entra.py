@@ -15,7 +15,7 @@ thread (they may share one msal token cache).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +33,7 @@ from connectors.base import (
     NotFound,
     NotSupported,
     PermanentError,
+    PrivilegedHolding,
     Secret,
 )
 from connectors.entra_directory import BulkOutcome, DeltaPage, RoleAssignment, path_id
@@ -201,6 +202,27 @@ class EntraConnector:
     def list_role_assignments(self) -> list[RoleAssignment]:
         """Who holds which directory role, for the privileged inventory."""
         return directory.role_assignments(self.graph)
+
+    def list_privileged_accounts(
+        self,
+        privileged_groups: Collection[str] = (),  # noqa: ARG002 - roles, not groups
+    ) -> list[PrivilegedHolding]:
+        """Every activated directory role's members (8.2): users, and the
+        groups and service principals that hold a role."""
+        return [
+            PrivilegedHolding(
+                account=AccountRef(
+                    a.principal_id,
+                    users.username_of(a.principal_upn)
+                    if a.principal_upn
+                    else f"{a.principal_type}:{a.principal_id}",
+                ),
+                right=a.role_name,
+                kind="directory_role",
+                principal_type=a.principal_type,
+            )
+            for a in self.list_role_assignments()
+        ]
 
     def delta(self, delta_link: str | None) -> DeltaPage:
         """Users changed since ``delta_link`` (all users when None); store

@@ -21,7 +21,7 @@ import hmac
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from connectors.base import (
@@ -36,6 +36,7 @@ from connectors.base import (
     NotFound,
     NotSupported,
     PolicyRefused,
+    PrivilegedHolding,
     RetryableError,
     Secret,
 )
@@ -45,6 +46,8 @@ MIN_CHARACTER_CLASSES = 3  # AD complexity: 3 of upper, lower, digit, symbol
 _CLASSES = (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]")
 _METHODS = frozenset(name for name in dir(Connector) if not name.startswith("_"))
 MASKED = "***"
+# Groups the fake treats as built-in privileged ones (AD's, by name).
+BUILTIN_PRIVILEGED = frozenset({"Domain Admins", "Administrators"})
 
 
 @dataclass
@@ -54,6 +57,7 @@ class _Account:
     password_digest: bytes | None = None
     salt: bytes = field(default_factory=lambda: os.urandom(16))
     must_change: bool = False
+    password_set_at: dt.datetime | None = None
 
 
 def _digest(password: str, salt: bytes) -> bytes:
@@ -248,6 +252,28 @@ class FakeConnector:
                 self._set(account, last_sign_in=dt.datetime.now(dt.UTC))
             return True
 
+    def list_privileged_accounts(
+        self, privileged_groups: Collection[str] = ()
+    ) -> list[PrivilegedHolding]:
+        """Direct members of the built-in privileged groups and of
+        ``privileged_groups`` (the fake does not nest groups)."""
+        with self._call("list_privileged_accounts", tuple(privileged_groups)):
+            wanted = BUILTIN_PRIVILEGED | set(privileged_groups)
+            return [
+                PrivilegedHolding(
+                    account=a.state.ref,
+                    right=group,
+                    kind="group",
+                    enabled=a.state.enabled,
+                )
+                for a in self._accounts.values()
+                for group in sorted(a.state.groups & wanted)
+            ]
+
+    def password_changed_at(self, ref: AccountRef) -> dt.datetime | None:
+        with self._call("password_changed_at", ref):
+            return self._account(ref).password_set_at
+
     def close(self) -> None:
         with self._call("close"):
             return
@@ -307,6 +333,7 @@ class FakeConnector:
     ) -> None:
         account.password_digest = _digest(password.reveal(), account.salt)
         account.must_change = must_change
+        account.password_set_at = dt.datetime.now(dt.UTC)
 
     @staticmethod
     def _set(account: _Account, **changes: object) -> None:

@@ -19,7 +19,7 @@ ids); the ``requests.Session`` is injected and closed with the connector.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 import requests
 
@@ -34,6 +34,7 @@ from connectors.base import (
     NotSupported,
     PermanentError,
     PolicyRefused,
+    PrivilegedHolding,
     RetryableError,
     Secret,
 )
@@ -253,6 +254,21 @@ class ScimConnector:
         """Admin roles held on the provider (8.2), from the users' ``roles``
         and ``entitlements``; an empty list where it exposes neither."""
         return admin_roles(self._dir, self.settings.admin_roles)
+
+    def list_privileged_accounts(
+        self,
+        privileged_groups: Collection[str] = (),  # noqa: ARG002 - roles, not groups
+    ) -> list[PrivilegedHolding]:
+        """The admin roles of ``list_admin_roles`` as inventory holdings."""
+        return [
+            PrivilegedHolding(
+                account=role.account,
+                right=role.value,
+                kind="admin_role",
+                enabled=role.account_enabled,
+            )
+            for role in self.list_admin_roles()
+        ]
 
     def close(self) -> None:
         self._dir.http.close()

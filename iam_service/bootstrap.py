@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.base import Capability, Connector
+from connectors.base import Capability, Connector, Secret
 from iam_service.adapters import orm
 from iam_service.adapters.connector_config import (
     ConnectorsFile,
@@ -28,6 +28,7 @@ from iam_service.adapters.connector_config import (
 from iam_service.adapters.database import READ_ONLY, make_engine
 from iam_service.adapters.mail import SmtpMailer, SmtpSettings, TemplateRenderer
 from iam_service.adapters.policy_files import load_policy
+from iam_service.adapters.vault_kv import VaultKvSecretStore, VaultSettings
 from iam_service.domain.clock import Clock, SystemClock
 from iam_service.domain.operations import Backoff
 from iam_service.services.access_requests import AccessRequests
@@ -37,18 +38,28 @@ from iam_service.services.auth import AuthService
 from iam_service.services.cloud_register import CloudRegister
 from iam_service.services.console import ConsoleServices, build_console_services
 from iam_service.services.departments import Departments
+from iam_service.services.elevations import Elevations
 from iam_service.services.hr_intake import HrIntake
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.movers import MoverReviews
 from iam_service.services.notifications import MailOutbox, RecipientDirectory
+from iam_service.services.notifier import LoggingNotifier
 from iam_service.services.offboarding_services import (
     OffboardingServices,
     build_offboarding_services,
 )
 from iam_service.services.policy_versions import PolicyVersions
+from iam_service.services.privileged_services import (
+    PrivilegedServices,
+    build_privileged_services,
+    custodian_parts,
+)
 from iam_service.services.provisioning import Systems
 from iam_service.services.queue import OperationQueue, QueuePolicy
-from iam_service.services.register_gate import ApprovedSystems
+from iam_service.services.reconciliation import Reconciliation
+from iam_service.services.register_gate import ApprovedSystems, approved_only
+from iam_service.services.secret_links import LinkSettings
+from iam_service.services.secret_vault import DatabaseSecretStore, SecretStore
 from iam_service.services.sod_exceptions import SodExceptions
 from iam_service.services.unit_of_work import UnitOfWork
 from iam_service.settings import Settings, load_settings
@@ -81,6 +92,9 @@ class Container:
     mail: MailOutbox  # any use case may queue mail (services/notifications.py)
     recipients: RecipientDirectory
     offboarding: OffboardingServices
+    privileged: PrivilegedServices
+    elevations: Elevations  # 8.2, 8.18: time-boxed elevation, break-glass
+    reconciliation: Reconciliation  # drift, read through the register gate
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -145,11 +159,16 @@ def bootstrap(
         read_sessions, files_policy, ttl=settings.policy_cache_seconds
     )
 
+    systems = Systems(capabilities)
+    custodians, handover_hooks = custodian_parts(policy, systems)
     ctx = LifecycleContext(
         policy=policy,
-        systems=Systems(capabilities),
+        systems=systems,
         timezone=ZoneInfo(settings.timezone),
+        custodians=custodians,  # 5.18: the privileged-account inventory
+        handovers=handover_hooks,
     )
+    secret_store = _secret_store(settings, uow)
     queue_policy = QueuePolicy(
         lease=timedelta(seconds=settings.queue_lease_seconds),
         backoff=Backoff(
@@ -175,7 +194,11 @@ def bootstrap(
         lifecycle=ctx,
         hr_intake=HrIntake(uow, ctx),
         queue=OperationQueue(
-            uow, queue_policy, approved.keys, lambda: policy().passwords
+            uow,
+            queue_policy,
+            approved.keys,
+            lambda: policy().passwords,
+            secrets=secret_store,
         ),
         auth=AuthService(uow),
         register=register,
@@ -199,7 +222,42 @@ def bootstrap(
         offboarding=build_offboarding_services(
             uow, ctx, mail, recipients, company=settings.company_name
         ),
+        privileged=build_privileged_services(
+            uow,
+            policy,
+            systems,
+            store=secret_store,
+            connectors=approved_only(factory, approved),
+            approved=approved.keys,
+            outbox=mail,
+            recipients=recipients,
+            links=LinkSettings(
+                settings.secret_link_minutes, settings.secret_reauth_minutes
+            ),
+            company=settings.company_name,
+            base_url=settings.console_base_url,
+        ),
+        elevations=Elevations(uow, ctx, LoggingNotifier()),
+        reconciliation=Reconciliation(uow, ctx, approved_only(factory, approved)),
     )
+
+
+def _secret_store(settings: Settings, uow: Callable[[], UnitOfWork]) -> SecretStore:
+    """Where rotated passwords wait to be shown once (5.17): sealed rows in
+    our database, or HashiCorp Vault KV v2."""
+    vault = settings.secret_store == "vault"  # noqa: S105 - a store's name
+    if vault and settings.vault_url and settings.vault_token:
+        return VaultKvSecretStore(
+            VaultSettings(
+                url=settings.vault_url,
+                token=Secret(settings.vault_token.get_secret_value()),
+                mount=settings.vault_mount,
+                path=settings.vault_path,
+                ca_file=str(settings.vault_ca_file) if settings.vault_ca_file else None,
+                namespace=settings.vault_namespace,
+            )
+        )
+    return DatabaseSecretStore(uow, settings.secret_key.get_secret_value())
 
 
 def _mailer(settings: Settings) -> SmtpMailer | None:

@@ -70,6 +70,20 @@ class Settings(BaseSettings):
     # The security officer's (管理責任者) address for escalations.
     security_officer_email: str | None = None
 
+    # Rotated admin passwords (5.17, 5.18; services/secret_vault.py): where
+    # they wait, sealed, until shown once through a one-time link.
+    secret_store: Literal["database", "vault"] = "database"  # noqa: S105 - a name
+    secret_link_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    # The recipient must have signed in within this many minutes to see one.
+    secret_reauth_minutes: float = Field(default=5.0, gt=0, le=60)
+    # HashiCorp Vault KV v2 (IAM_SECRET_STORE=vault; adapters/vault_kv.py).
+    vault_url: str | None = None
+    vault_token: SecretStr | None = None
+    vault_mount: str = "secret"
+    vault_path: str = "iam/rotations"
+    vault_ca_file: Path | None = None
+    vault_namespace: str | None = None
+
     # The console (docs/console.md, ADR 0012): sessions, sign-in protection.
     console_language: Literal["ja", "en"] = "ja"  # the organisation's language
     # The console's public URL (SSO redirect URI); None: the request's own.
@@ -116,6 +130,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "IAM_SMTP_SECURITY=none sends mail in clear text; it is allowed "
                 "only to a loopback relay (8.24): use starttls or ssl"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _vault_complete(self) -> Settings:
+        vault = self.secret_store == "vault"  # noqa: S105 - a store's name
+        if vault and not (self.vault_url and self.vault_token):
+            raise ValueError(
+                "IAM_SECRET_STORE=vault needs IAM_VAULT_URL and IAM_VAULT_TOKEN"
             )
         return self
 

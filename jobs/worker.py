@@ -182,6 +182,7 @@ class Worker:
                 connector,
                 job,
                 lambda data: self.queue.checkpoint(owner, job.operation_id, data),
+                secrets=self.queue.secrets,
             )
         except Exception as raw:
             if isinstance(raw, RetryableError):

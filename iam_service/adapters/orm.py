@@ -344,6 +344,9 @@ AREA_MODULES: tuple[str, ...] = (
     "orm_mail",
     "orm_console",
     "orm_passwords",
+    "orm_elevation",
+    "orm_reconcile",
+    "orm_privileged",
 )
 
 

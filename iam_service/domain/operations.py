@@ -29,6 +29,12 @@ class OperationKind(enum.StrEnum):
     DELETE_ACCOUNT = "delete_account"
     # A rehire: out of the leavers' container, with a fresh password.
     RESTORE_ACCOUNT = "restore_account"
+    # 5.17: a person's self-service change; the new password waits sealed in
+    # the secret store under payload["secret_ref"] (services/password_changes.py).
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - an operation name
+    # 5.18: a privileged account's password changes on handover; the worker
+    # generates it and hands it to the secret store (services/rotation_step.py).
+    ROTATE_PASSWORD = "rotate_password"  # noqa: S105 - an operation name
 
 
 class OperationStatus(enum.StrEnum):

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from iam_service.domain.entitlements import SodConflict, sod_conflicts
+from iam_service.domain.elevation import ElevationPolicy
 from iam_service.domain.model import Classification, EmploymentType
 from iam_service.domain.offboarding import OffboardingPolicy
 from iam_service.domain.operations import OperationKind
+from iam_service.domain.reconciliation import ReconciliationPolicy
+from iam_service.domain.privileged import PrivilegedPolicy
 from iam_service.domain.password_rules import PasswordRules
 from iam_service.domain.review_policy import ReviewPolicy
 
@@ -197,6 +200,12 @@ class Policy(_Strict):
     access_reviews: ReviewPolicy = Field(default_factory=ReviewPolicy)
     # 5.11, 5.18, 7.2: offboarding cases (domain/offboarding.py).
     offboarding: OffboardingPolicy = Field(default_factory=OffboardingPolicy)
+    # 8.2, 8.18: time-boxed elevation and break-glass (domain/elevation.py).
+    elevation: ElevationPolicy = Field(default_factory=ElevationPolicy)
+    # Drift between systems and grants (domain/reconciliation.py).
+    reconciliation: ReconciliationPolicy = Field(default_factory=ReconciliationPolicy)
+    # 8.2, 5.18: admin positions and password rotation (domain/privileged.py).
+    privileged: PrivilegedPolicy = Field(default_factory=PrivilegedPolicy)
     # 5.17, 8.5: rules for every password chosen or generated.
     passwords: PasswordRules = Field(default_factory=PasswordRules)
 
@@ -257,6 +266,7 @@ class Policy(_Strict):
                 )
         problems += self._sod_rule_problems(refs, role_ids)
         problems += self.access_reviews.reference_problems(self)
+        problems += self.reconciliation.reference_problems(refs)
         if not problems:  # the check below needs resolving references
             problems += self._birthright_sod_problems()
         return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import (
     AccountRef,
@@ -27,6 +27,9 @@ from connectors.base import (
 )
 from iam_service.domain.operations import OperationKind
 from iam_service.domain.password_rules import PasswordRules, generate
+
+if TYPE_CHECKING:
+    from iam_service.services.secret_vault import SecretStore
 
 Checkpoint = Callable[[dict[str, Any]], None]
 
@@ -72,8 +75,22 @@ class Outcome:
     gone: bool = False
 
 
-def execute(connector: Connector, job: Job, checkpoint: Checkpoint) -> Outcome:
-    """Apply and verify ``job``; raises ``ConnectorError`` on failure."""
+def execute(
+    connector: Connector,
+    job: Job,
+    checkpoint: Checkpoint,
+    *,
+    secrets: SecretStore | None = None,
+) -> Outcome:
+    """Apply and verify ``job``; raises ``ConnectorError`` on failure.
+
+    ``secrets`` receives passwords someone must learn (ROTATE_PASSWORD)."""
+    if job.kind is OperationKind.ROTATE_PASSWORD:
+        # A privileged account, possibly none of our people's: addressed by
+        # its payload, not by an accounts row (services/rotation_step.py).
+        from iam_service.services.rotation_step import rotate_password
+
+        return rotate_password(connector, job, secrets)
     if job.kind is OperationKind.CREATE_ACCOUNT:
         return _create(connector, job)
     ref = _resolve(connector, job)
@@ -85,6 +102,11 @@ def execute(connector: Connector, job: Job, checkpoint: Checkpoint) -> Outcome:
         raise PermanentError(
             f"account {job.username} was never created", system=job.system_key
         )
+    if job.kind is OperationKind.CHANGE_PASSWORD:
+        # The person's own new password, sealed in ``secrets`` (5.17).
+        from iam_service.services.password_change_step import change_password
+
+        return change_password(connector, ref, job, secrets)
     try:
         return _STEPS[job.kind](connector, ref, job, checkpoint)
     except NotFound:

@@ -183,6 +183,7 @@ class HrIntake:
             return HrEventStatus.STALE, person, None
         person.last_event_at = _order_time(effective, now)
         old_department = person.department_code
+        old_position = (person.department_code, person.title)
         changed = self._apply_fields(uow, person, event.employee)
         if not changed:
             return HrEventStatus.NO_CHANGE, person, None
@@ -199,6 +200,10 @@ class HrIntake:
             # 5.3, 5.18: SoD with the new birthright; the new head reviews.
             movers.after_move(
                 uow, person, old_department, self.ctx, actor=ac[0], cause=ac[1]
+            )
+            # 5.18: a custodian leaving an admin position hands over.
+            self.ctx.handovers.on_moved(
+                uow, person, old_position, actor=ac[0], cause=ac[1]
             )
         provisioner.update_accounts(person, [_ACCOUNT_FIELD.get(f, f) for f in changed])
         return HrEventStatus.APPLIED, person, provisioner

@@ -16,6 +16,7 @@ from iam_service.domain.security import Role
 from iam_service.services import movers, offboarding
 from iam_service.services.console_sessions import end_sessions_of
 from iam_service.services.custodians import CustodianLookup, NoCustodianships
+from iam_service.services.privileged_hooks import CustodianHooks, NoCustodianHooks
 from iam_service.services.provisioning import Provisioner, Systems
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -31,6 +32,8 @@ class LifecycleContext:
     timezone: ZoneInfo
     # 5.18: the privileged accounts a leaver looks after (services/custodians.py).
     custodians: CustodianLookup = field(default_factory=NoCustodianships)
+    # 5.18: handovers of what a leaver or mover looks after (services/handover.py).
+    handovers: CustodianHooks = field(default_factory=NoCustodianHooks)
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
@@ -132,6 +135,8 @@ def terminate(
         policy=ctx.policy().offboarding,
         custodians=ctx.custodians,
     )
+    # 5.18: their admin passwords change now; the case lists each handover.
+    ctx.handovers.on_terminated(uow, person, actor=actor, cause=cause)
     return provisioner
 
 

@@ -20,6 +20,7 @@ from iam_service.domain.model import Account, AccountStatus
 from iam_service.domain.operations import Backoff, Operation, OperationStatus
 from iam_service.domain.password_rules import PasswordRules
 from iam_service.services.execution import Job, Outcome
+from iam_service.services.secret_vault import SecretStore
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -36,6 +37,7 @@ class OperationQueue:
         policy: QueuePolicy,
         approved: Callable[[], frozenset[str]] | None = None,
         password_rules: Callable[[], PasswordRules] = PasswordRules,
+        secrets: SecretStore | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.policy = policy
@@ -44,6 +46,9 @@ class OperationQueue:
         self.approved = approved
         # 5.17: the active policy's rules, for the passwords workers generate.
         self.password_rules = password_rules
+        # 5.18: where workers put the passwords someone must learn (a rotated
+        # admin password), sealed until shown once (services/secret_vault.py).
+        self.secrets = secrets
         self._rng = random.Random()  # noqa: S311 - jitter only
 
     def claim(self, worker_id: str, systems: set[str] | None = None) -> Job | None:

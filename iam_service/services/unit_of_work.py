@@ -33,6 +33,7 @@ from iam_service.adapters.orm_console import (
     SignInAttemptRepository,
     SignInFlowRepository,
 )
+from iam_service.adapters.orm_elevation import ElevationRepository
 from iam_service.adapters.orm_mail import MailRepository
 from iam_service.adapters.orm_offboarding import OffboardingRepository
 from iam_service.adapters.orm_passwords import (
@@ -40,6 +41,12 @@ from iam_service.adapters.orm_passwords import (
     PasswordHistoryRepository,
 )
 from iam_service.adapters.orm_policy import PolicyVersionRepository
+from iam_service.adapters.orm_privileged import (
+    HandoverRepository,
+    PrivilegedRepository,
+    SealedSecretRepository,
+)
+from iam_service.adapters.orm_reconcile import ReconcileRepository
 from iam_service.adapters.orm_reviews import (
     CampaignRepository,
     DelegationRepository,
@@ -113,6 +120,11 @@ class UnitOfWork:
         self.sign_in_flows = SignInFlowRepository(s)
         self.password_history = PasswordHistoryRepository(s)
         self.password_change_attempts = PasswordChangeAttemptRepository(s)
+        self.privileged = PrivilegedRepository(s)
+        self.handovers = HandoverRepository(s)
+        self.sealed_secrets = SealedSecretRepository(s)
+        self.elevations = ElevationRepository(s)
+        self.reconcile = ReconcileRepository(s)
         self._pending = _Pending()
         return self
 
