@@ -13,6 +13,7 @@ import pytest
 
 from connectors.base import (
     AccountRef,
+    AccountRestorer,
     AccountSpec,
     Capability,
     Conflict,
@@ -118,6 +119,28 @@ def test_the_native_id_survives_renames_and_the_move_to_leavers(target: Target) 
     assert state.ref == ref
     assert state.attributes["display_name"] == "Taro Suzuki"
     assert state.location == target.leavers_location
+
+
+def test_a_restorer_brings_a_leaver_back_from_the_leavers_container(
+    target: Target,
+) -> None:
+    """``AccountRestorer`` (a rehire, 5.16): the optional inverse of
+    ``move_to_leavers``; every connector with a leavers' container has it."""
+    if Capability.MOVE_TO_LEAVERS not in target.connector.capabilities:
+        pytest.skip("this system has no leavers' container")
+    assert isinstance(target.connector, AccountRestorer)
+    ref = target.connector.create_account(person(target, "rehire"), STRONG)
+    home = target.connector.get_account(ref).location
+    target.connector.move_to_leavers(ref)
+
+    back = target.connector.restore_account(ref)
+    again = target.connector.restore_account(ref)  # already back: success
+
+    state = target.connector.get_account(ref)
+    assert state.ref == ref
+    assert back == again == state.location
+    assert (state.location or "").casefold() == (home or "").casefold()
+    assert not state.hidden_from_address_lists
 
 
 def test_update_changes_what_is_given_and_none_clears(target: Target) -> None:
