@@ -40,6 +40,11 @@ class PeriodicJob:
 
 
 JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(  # throttling needs minutes of attempts; flows live ten
+        "prune_console_sign_ins",
+        3600,
+        lambda c: c.console.sessions.prune(),
+    ),
     PeriodicJob(
         "activate_starters",
         60,

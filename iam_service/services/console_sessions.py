@@ -187,6 +187,17 @@ class ConsoleSessions:
             uow.commit()
             return True
 
+    def prune(self, keep: timedelta = timedelta(days=30)) -> int:
+        """Forget sign-in attempts older than ``keep`` (each failure is in
+        the audit trail too) and sign-in flows that expired; sessions stay
+        as a record of who was signed in when."""
+        with self.uow_factory() as uow:
+            now = uow.clock.now()
+            removed = uow.sign_in_attempts.prune(now - keep)
+            removed += uow.sign_in_flows.prune(now)
+            uow.commit()
+            return removed
+
     def switch_role(self, token: str, role: Role) -> bool:
         """Show the console as ``role`` (one the person holds)."""
         with self.uow_factory() as uow:

@@ -169,3 +169,17 @@ def test_an_address_that_keeps_failing_is_throttled(
         for i in range(21)  # IAM_LOGIN_ADDRESS_LIMIT = 20 per window
     ]
     assert answers[:20] == [401] * 20 and answers[20] == 429
+
+
+def test_old_attempts_are_pruned_and_the_address_may_try_again(
+    staff: Staff, console_http: ConsoleHttp, clock: FrozenClock
+) -> None:
+    tc = console_http.client()
+    for i in range(21):
+        console_http.local(tc, f"nobody{i}", "wrong-password")
+    clock.advance(timedelta(days=31))
+
+    removed = staff.container.console.sessions.prune()
+
+    assert removed >= 21
+    assert console_http.local(tc, "nobody", "wrong-password").status_code == 401
