@@ -23,11 +23,10 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 
 from iam_service.bootstrap import Container
 from iam_service.services.console_sessions import SessionState
@@ -218,12 +217,7 @@ def _has(message: Message, name: bytes) -> bool:
 
 
 def _cookies(header: str) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except Exception:  # noqa: BLE001 - a malformed cookie header counts as none
-        return {}
-    return {k: m.value for k, m in jar.items()}
+    return cookie_parser(header)  # Starlette's lenient parser, as Request uses
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from iam_service.bootstrap import Container
+from iam_service.domain.console import OidcError
 from iam_service.domain.security import Role
 from iam_service.services.console_sessions import Client
 from iam_service.services.errors import ServiceError
@@ -170,7 +171,7 @@ async def sso_start(request: Request, next: str = "/console/") -> Response:
         auth_uri, handle = await run_in_threadpool(
             c.console.sso.begin, base.rstrip("/") + CALLBACK
         )
-    except Exception:  # noqa: BLE001 - the provider is out of reach
+    except OidcError:  # the provider is out of reach or refused the app
         return _sign_in_form(
             request, next, error="error.sso_unreachable", status_code=502
         )
