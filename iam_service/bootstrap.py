@@ -48,6 +48,10 @@ from iam_service.services.offboarding_services import (
     OffboardingServices,
     build_offboarding_services,
 )
+from iam_service.services.password_changes import (
+    PasswordServices,
+    build_password_services,
+)
 from iam_service.services.policy_versions import PolicyVersions
 from iam_service.services.privileged_services import (
     PrivilegedServices,
@@ -95,6 +99,7 @@ class Container:
     privileged: PrivilegedServices
     elevations: Elevations  # 8.2, 8.18: time-boxed elevation, break-glass
     reconciliation: Reconciliation  # drift, read through the register gate
+    passwords: PasswordServices  # 5.17: the interactive check, self-service change
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -239,6 +244,15 @@ def bootstrap(
         ),
         elevations=Elevations(uow, ctx, LoggingNotifier()),
         reconciliation=Reconciliation(uow, ctx, approved_only(factory, approved)),
+        passwords=build_password_services(
+            uow,
+            policy,
+            clock,
+            systems,
+            approved_only(factory, approved),
+            secret_store,
+            company=settings.company_name,
+        ),
     )
 
 

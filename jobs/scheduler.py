@@ -98,6 +98,9 @@ JOBS: tuple[PeriodicJob, ...] = (
         lambda c: c.access_reviews.sign_ins.collect(),
     ),
     PeriodicJob("deliver_mail", 60, lambda c: c.mail.deliver_due()),
+    PeriodicJob(  # 5.17: no sealed new password outlives its change
+        "settle_password_changes", 600, lambda c: c.passwords.changes.settle()
+    ),
     PeriodicJob(
         "prune_audit_trail",
         24 * 3600,

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from iam_service.adapters import orm
+from iam_service.domain.operations import Operation, OperationKind
 from iam_service.domain.password_records import (
     PasswordChangeAttempt,
     PasswordHistoryEntry,
@@ -119,3 +120,12 @@ class PasswordChangeAttemptRepository:
         )
         found: datetime | None = self.session.scalar(query)
         return found
+
+
+def change_operations(session: Session, *, since: datetime) -> Sequence[Operation]:
+    """Self-service password changes written since ``since``, oldest first."""
+    t = orm.operations_table
+    query = select(Operation).where(
+        t.c.kind == OperationKind.CHANGE_PASSWORD, t.c.created_at >= since
+    )
+    return session.scalars(query.order_by(t.c.id)).all()

@@ -18,6 +18,7 @@ from iam_service.web.api import (
     identities,
     mover_reviews,
     offboarding,
+    passwords,
     policy,
     reviews,
     systems,
@@ -44,6 +45,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(offboarding.router)
     app.include_router(reviews.campaigns_router)
     app.include_router(reviews.reviews_router)
+    app.include_router(passwords.router)  # 5.17
     install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
 

@@ -112,6 +112,11 @@ EXPECTED: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/console-roles"): api(SO, SYS, AUD),
     ("POST", "/api/v1/console-roles"): api(SO),
     ("POST", "/api/v1/console-roles/{employee_id}/{role}/revoke"): api(SO),
+    # passwords (5.17): the interactive check, one's own change
+    ("POST", "/api/v1/passwords/check"): ANYONE,
+    ("GET", "/api/v1/passwords/accounts"): ANYONE,
+    ("POST", "/api/v1/passwords/change"): ANYONE,
+    ("GET", "/api/v1/passwords/changes/{operation_id}"): ANYONE,
     # assets and offboarding (5.9, 5.11)
     ("GET", "/api/v1/assets"): api(*READERS),
     ("POST", "/api/v1/assets"): api(SYS),
@@ -201,6 +206,10 @@ EXPECTED: dict[tuple[str, str], Access] = {
     ("GET", "/console/roles"): page(SO, SYS, AUD),
     ("POST", "/console/roles"): page(SO),
     ("POST", "/console/roles/{employee_id}/{role}/revoke"): page(SO),
+    ("GET", "/console/passwords"): PAGE_ANYONE,
+    ("POST", "/console/passwords/change"): PAGE_ANYONE,
+    ("GET", "/console/passwords/check"): PAGE_ANYONE,
+    ("POST", "/console/passwords/check"): PAGE_ANYONE,
 }
 
 # Dummy path values: enough to reach the role guard.

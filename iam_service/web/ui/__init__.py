@@ -36,6 +36,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "systems",
     "audit",
     "roles",
+    "passwords",
 )
 STATIC = Path(__file__).parent / "static"
 # Third-party browser code comes from npm (package.json), never the repo.
