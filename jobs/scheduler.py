@@ -24,9 +24,12 @@ from iam_service.bootstrap import Container
 from iam_service.services import (
     audit_trail,
     card_checks,
+    elevations,
+    grant_expiry,
     lifecycle,
     movers,
     offboarding_jobs,
+    reconciliation,
 )
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,25 @@ JOBS: tuple[PeriodicJob, ...] = (
         lambda c: c.access_reviews.sign_ins.collect(),
     ),
     PeriodicJob("deliver_mail", 60, lambda c: c.mail.deliver_due()),
+    PeriodicJob(  # 8.18: request end dates and elevations end on time
+        "expire_grants",
+        60,
+        lambda c: grant_expiry.expire_grants(c.uow, c.lifecycle),
+    ),
+    PeriodicJob(  # 8.2: unratified break-glass uses go to the security officer
+        "escalate_break_glass",
+        300,
+        lambda c: elevations.escalate_unratified(
+            c.uow, c.lifecycle, c.elevations.notifier
+        ),
+    ),
+    PeriodicJob(  # drift, per system as often as the policy says
+        "reconcile_systems",
+        3600,
+        lambda c: reconciliation.reconcile_due(
+            c.reconciliation, c.register.approved.keys
+        ),
+    ),
     PeriodicJob(  # 5.17: no sealed new password outlives its change
         "settle_password_changes", 600, lambda c: c.passwords.changes.settle()
     ),

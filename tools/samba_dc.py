@@ -1,6 +1,6 @@
 """A local Samba AD domain controller on loopback, for tests and the demo.
 
-    python -m tools.samba_dc start|stop|status [--dir DIR]
+    python -m tools.samba_dc start|stop|status [--dir DIR] [--address IP]
 
 DIR (``$IAM_SAMBA_DIR``, else ``/var/tmp/iam-samba``) holds everything::
 
@@ -8,6 +8,11 @@ DIR (``$IAM_SAMBA_DIR``, else ``/var/tmp/iam-samba``) holds everything::
     domain/     the provisioned domain (wiped and redone if half-provisioned)
     run/        samba.pid, and the leases of test sessions using the DC
     samba.log   Samba's log
+
+A second DC (the 100,000-account benchmark's, say) gets its own DIR and
+``--address``: another loopback address such as 127.0.0.2, which must exist
+on ``lo`` under a label of its own (``ip addr add 127.0.0.2/8 dev lo label
+lo:bench``) so that the first DC, listening on ``lo``, never takes it too.
 
 The domain, its admin password and every account in it are dummy data (8.33).
 Samba must run as root. Only the LDAP service runs (no SMB, DNS or Kerberos):
@@ -41,7 +46,8 @@ from tools.samba_provision import SambaError as SambaError
 from tools.tls import Pki, ensure_test_pki
 
 ADMIN_USER = "Administrator@corp.example.test"
-URL = "ldaps://127.0.0.1:636"
+ADDRESS = "127.0.0.1"
+URL = f"ldaps://{ADDRESS}:636"
 DEFAULT_DIR = Path("/var/tmp/iam-samba")  # noqa: S108 - survives reboots of /tmp
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -69,13 +75,14 @@ def default_directory() -> Path:
     return Path(os.environ.get("IAM_SAMBA_DIR") or DEFAULT_DIR)
 
 
-def start(directory: Path) -> DomainController:
+def start(directory: Path, address: str = ADDRESS) -> DomainController:
     """Start the DC (provisioning it first if needed), or reuse a running one.
 
     A DC started here from the command line is never stopped by test sessions.
+    ``address``: the loopback address it listens on (see the module notes).
     """
     with _locked(directory):
-        dc = _start_locked(directory)
+        dc = _start_locked(directory, address)
         if dc.started_here:
             _auto_stop_marker(directory).unlink(missing_ok=True)
         return dc
@@ -114,45 +121,54 @@ def stop(directory: Path) -> bool:
         return _stop_locked(directory)
 
 
-def status(directory: Path) -> str:
+def status(directory: Path, address: str = ADDRESS) -> str:
     pid = _our_pid(directory)
-    pki = ensure_test_pki(directory / "tls")
-    answer = samba_directory.probe(URL, ADMIN_USER, ADMIN_PASSWORD, str(pki.ca_cert))
+    pki = ensure_test_pki(directory / "tls", address)
+    url = _url(address)
+    answer = samba_directory.probe(url, ADMIN_USER, ADMIN_PASSWORD, str(pki.ca_cert))
     started = f"started from {directory} (pid {pid})" if pid else "not started by us"
-    return f"LDAPS on {URL}: {answer}; samba {started}"
+    return f"LDAPS on {url}: {answer}; samba {started}"
+
+
+def _url(address: str) -> str:
+    return f"ldaps://{address}:636"
 
 
 # -- start and stop ----------------------------------------------------------
 
 
-def _start_locked(directory: Path) -> DomainController:
+def _start_locked(directory: Path, address: str = ADDRESS) -> DomainController:
     for tool in ("samba", "samba-tool"):
         if shutil.which(tool) is None:
             raise SambaNotInstalled(
                 f"{tool} not found: install the Debian packages samba samba-ad-dc "
                 "samba-ad-provision winbind krb5-user ldb-tools"
             )
-    pki = ensure_test_pki(directory / "tls")
-    answer = samba_directory.probe(URL, ADMIN_USER, ADMIN_PASSWORD, str(pki.ca_cert))
+    pki = ensure_test_pki(directory / "tls", address)
+    url = _url(address)
+    answer = samba_directory.probe(url, ADMIN_USER, ADMIN_PASSWORD, str(pki.ca_cert))
     if answer == samba_directory.READY:
-        return _facts(directory, pki, started_here=False)
+        return _facts(directory, pki, started_here=False, address=address)
     if answer != samba_directory.NOT_LISTENING and _our_pid(directory) is None:
         raise SambaError(
-            f"something else answers on {URL} ({answer}); stop it or use its --dir"
+            f"something else answers on {url} ({answer}); stop it or use its --dir"
         )
     if _our_pid(directory) is None:
         if os.geteuid() != 0:
             raise SambaError("a Samba AD DC must be provisioned and started as root")
         if not samba_provision.is_provisioned(directory / "domain"):
-            samba_provision.provision(directory / "domain", directory, pki)
+            interfaces = "lo" if address == ADDRESS else address
+            samba_provision.provision(directory / "domain", directory, pki, interfaces)
         _launch(directory)
-    _wait_until_ready(directory, pki)
-    return _facts(directory, pki, started_here=True)
+    _wait_until_ready(directory, pki, url)
+    return _facts(directory, pki, started_here=True, address=address)
 
 
-def _facts(directory: Path, pki: Pki, *, started_here: bool) -> DomainController:
+def _facts(
+    directory: Path, pki: Pki, *, started_here: bool, address: str = ADDRESS
+) -> DomainController:
     return DomainController(
-        url=URL,
+        url=_url(address),
         base_dn=BASE_DN,
         admin_user=ADMIN_USER,
         admin_password=ADMIN_PASSWORD,
@@ -183,12 +199,12 @@ def _launch(directory: Path) -> None:
         )
 
 
-def _wait_until_ready(directory: Path, pki: Pki) -> None:
+def _wait_until_ready(directory: Path, pki: Pki, url: str = URL) -> None:
     started = time.monotonic()
     answer = samba_directory.NOT_LISTENING
     while (elapsed := time.monotonic() - started) < READY_TIMEOUT:
         answer = samba_directory.probe(
-            URL, ADMIN_USER, ADMIN_PASSWORD, str(pki.ca_cert)
+            url, ADMIN_USER, ADMIN_PASSWORD, str(pki.ca_cert)
         )
         if answer == samba_directory.READY:
             return
@@ -275,11 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=("start", "stop", "status"))
     parser.add_argument("--dir", type=Path, default=None, help="state directory")
+    parser.add_argument(
+        "--address", default=ADDRESS, help="loopback address to listen on"
+    )
     args = parser.parse_args(argv)
     directory = (args.dir or default_directory()).resolve()
     try:
         if args.command == "start":
-            dc = start(directory)
+            dc = start(directory, args.address)
             how = "started" if dc.started_here else "already running, reused"
             sys.stdout.write(
                 f"Samba AD DC {how}\n  url: {dc.url}\n  base_dn: {dc.base_dn}\n"
@@ -291,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stopped = stop(directory)
             sys.stdout.write("stopped\n" if stopped else "no DC started from here\n")
         else:
-            sys.stdout.write(status(directory) + "\n")
+            sys.stdout.write(status(directory, args.address) + "\n")
     except SambaError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

@@ -30,15 +30,16 @@ def is_provisioned(domain: Path) -> bool:
     return marker.exists() and marker.read_text() == PROVISION_VERSION
 
 
-def provision(domain: Path, state: Path, pki: Pki) -> None:
+def provision(domain: Path, state: Path, pki: Pki, interfaces: str = "lo") -> None:
     """Provision the domain into ``domain`` (wiping a half-done one), with its
-    pid files under ``state/run`` and its log at ``state/samba.log``."""
+    pid files under ``state/run`` and its log at ``state/samba.log``.
+    ``interfaces``: what it listens on (a second DC: one loopback address)."""
     shutil.rmtree(domain, ignore_errors=True)
     domain.mkdir(parents=True)
     # An empty config, so the host's /etc/samba/smb.conf does not leak in.
     (domain / "provision.conf").touch()
     options = {
-        "interfaces": "lo",
+        "interfaces": interfaces,
         "bind interfaces only": "yes",
         # LDAP only: no SMB, DNS or Kerberos ports; ready in half a second.
         "server services": "ldap",

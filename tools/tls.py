@@ -35,12 +35,15 @@ class Pki:
     server_key: Path
 
 
-def ensure_test_pki(directory: str | os.PathLike[str]) -> Pki:
+def ensure_test_pki(
+    directory: str | os.PathLike[str], address: str = "127.0.0.1"
+) -> Pki:
     """Return the test PKI in ``directory``, creating what is missing.
 
     Existing files are reused so a server and its clients keep agreeing on the
     CA across runs. A server certificate that has expired, or a CA whose key
-    is missing, is regenerated.
+    is missing, is regenerated. ``address``: a further loopback address the
+    server certificate must name (a second DC on 127.0.0.2, say).
     """
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
@@ -51,12 +54,19 @@ def ensure_test_pki(directory: str | os.PathLike[str]) -> Pki:
         _write_key(ca_key_path, ca_key)
         _write_cert(pki.ca_cert, _ca_certificate(ca_key))
         pki.server_cert.unlink(missing_ok=True)
-    if not (_valid(pki.server_cert) and pki.server_key.exists()):
+    if not (
+        _valid(pki.server_cert)
+        and pki.server_key.exists()
+        and _names(pki.server_cert, address)
+    ):
         ca_key = _load_key(ca_key_path)
         ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
         server_key = ec.generate_private_key(ec.SECP256R1())
         _write_key(pki.server_key, server_key)
-        _write_cert(pki.server_cert, _server_certificate(server_key, ca_cert, ca_key))
+        _write_cert(
+            pki.server_cert,
+            _server_certificate(server_key, ca_cert, ca_key, address),
+        )
     return pki
 
 
@@ -70,6 +80,14 @@ def _valid(path: Path) -> bool:
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     # A day's margin so a long test session never sees it expire mid-run.
     return cert.not_valid_after_utc > _now() + dt.timedelta(days=1)
+
+
+def _names(path: Path, address: str) -> bool:
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    return ipaddress.ip_address(address) in san.value.get_values_for_type(
+        x509.IPAddress
+    )
 
 
 def _name(common_name: str) -> x509.Name:
@@ -104,13 +122,13 @@ def _server_certificate(
     key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
     ca_key: ec.EllipticCurvePrivateKey,
+    address: str = "127.0.0.1",
 ) -> x509.Certificate:
+    addresses = dict.fromkeys(
+        ipaddress.ip_address(a) for a in ("127.0.0.1", "::1", address)
+    )
     san = x509.SubjectAlternativeName(
-        [
-            x509.DNSName("localhost"),
-            x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
-            x509.IPAddress(ipaddress.IPv6Address("::1")),
-        ]
+        [x509.DNSName("localhost"), *(x509.IPAddress(a) for a in addresses)]
     )
     return (
         x509.CertificateBuilder()

@@ -155,6 +155,16 @@ class GrantRepository(_Repository):
         query = select(Grant).where(orm.grants.c.status == GrantStatus.ACTIVE)
         return self.session.scalars(query.order_by(orm.grants.c.id)).all()
 
+    def expired(self, now: datetime, limit: int = 500) -> Sequence[Grant]:
+        """Active grants whose end has passed, oldest end first (the expiry
+        job's work)."""
+        g = orm.grants
+        query = select(Grant).where(
+            g.c.status == GrantStatus.ACTIVE, g.c.expires_at <= now
+        )
+        query = query.order_by(g.c.expires_at, g.c.id).limit(limit)
+        return self.session.scalars(query).all()
+
 
 class HrEventRepository(_Repository):
     def add(self, record: HrEventRecord) -> None:

@@ -183,24 +183,35 @@ class Provisioner:
         return unique_username(base, taken)
 
     def sync_memberships(
-        self, person: Person, before: set[str], after: set[str]
+        self,
+        person: Person,
+        before: set[str],
+        after: set[str],
+        *,
+        priority: int = Priority.NORMAL,
     ) -> None:
+        """Queue the group changes from holding ``before`` to ``after``
+        (privileged elevations pass ``Priority.ELEVATED``)."""
         accounts = {
             a.system_key: a for a in self.uow.accounts.for_person(self._id(person))
         }
         for ref in sorted(after - before):
-            self._membership(accounts, ref, OperationKind.ADD_TO_GROUP)
+            self._membership(accounts, ref, OperationKind.ADD_TO_GROUP, priority)
         for ref in sorted(before - after):
-            self._membership(accounts, ref, OperationKind.REMOVE_FROM_GROUP)
+            self._membership(accounts, ref, OperationKind.REMOVE_FROM_GROUP, priority)
 
     def _membership(
-        self, accounts: Mapping[str, Account], ref: str, kind: OperationKind
+        self,
+        accounts: Mapping[str, Account],
+        ref: str,
+        kind: OperationKind,
+        priority: int = Priority.NORMAL,
     ) -> None:
         system_key, key = ref.split(":", 1)
         account = accounts.get(system_key)
         if account is None or account.status is AccountStatus.DELETED:
             return
-        self.queue(account, kind, {"group": key}, suffix=key)
+        self.queue(account, kind, {"group": key}, priority=priority, suffix=key)
 
     def update_accounts(self, person: Person, changed: Iterable[str]) -> None:
         """Push changed HR attributes to every live account."""

@@ -14,12 +14,14 @@ from iam_service.web.api import (
     assets,
     console_roles,
     departments,
+    elevations,
     hr,
     identities,
     mover_reviews,
     offboarding,
     passwords,
     policy,
+    reconcile,
     reviews,
     systems,
 )
@@ -46,6 +48,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(reviews.campaigns_router)
     app.include_router(reviews.reviews_router)
     app.include_router(passwords.router)  # 5.17
+    app.include_router(elevations.router)
+    app.include_router(reconcile.router)
     install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
 

@@ -108,6 +108,18 @@ EXPECTED: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/policy/versions"): api(SYS, SO),
     ("POST", "/api/v1/policy/versions/{version_id}/activate"): api(SYS, SO),
     ("POST", "/api/v1/policy/versions/{version_id}/reject"): api(SYS, SO),
+    # privileged elevation and break-glass (8.2, 8.18); drift reconciliation
+    ("POST", "/api/v1/elevations"): api(SYS),
+    ("POST", "/api/v1/elevations/break-glass"): api(SYS),
+    ("GET", "/api/v1/elevations"): api(SYS, SO, AUD),
+    ("GET", "/api/v1/elevations/{elevation_id}"): api(SYS, SO, AUD),
+    ("POST", "/api/v1/elevations/{elevation_id}/approve"): api(SO),
+    ("POST", "/api/v1/elevations/{elevation_id}/reject"): api(SO),
+    ("POST", "/api/v1/elevations/{elevation_id}/ratify"): api(SO),
+    ("POST", "/api/v1/elevations/{elevation_id}/end"): api(SYS, SO),
+    ("GET", "/api/v1/reconcile/runs"): api(SYS, SO, AUD),
+    ("GET", "/api/v1/reconcile/runs/{run_id}"): api(SYS, SO, AUD),
+    ("POST", "/api/v1/reconcile/{system}"): api(SYS),
     # console roles (ADR 0013)
     ("GET", "/api/v1/console-roles"): api(SO, SYS, AUD),
     ("POST", "/api/v1/console-roles"): api(SO),
