@@ -23,6 +23,7 @@ from iam_service.adapters.policy_files import (
 )
 from iam_service.bootstrap import Container, bootstrap
 from iam_service.cli_offboarding import assets_app, offboarding_app
+from iam_service.cli_privileged import privileged_app
 from iam_service.cli_reconcile import elevations_app, reconcile
 from iam_service.cli_reviews import build_reviews_app
 from iam_service.domain.model import Classification
@@ -119,6 +120,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 app.add_typer(build_reviews_app(_container, getpass.getuser()), name="reviews")
+app.add_typer(privileged_app, name="privileged")  # 8.2, 5.18
 
 
 @db_app.command("upgrade")

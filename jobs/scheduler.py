@@ -29,6 +29,7 @@ from iam_service.services import (
     lifecycle,
     movers,
     offboarding_jobs,
+    privileged_jobs,
     reconciliation,
 )
 
@@ -101,6 +102,9 @@ JOBS: tuple[PeriodicJob, ...] = (
         lambda c: c.access_reviews.sign_ins.collect(),
     ),
     PeriodicJob("deliver_mail", 60, lambda c: c.mail.deliver_due()),
+    PeriodicJob(  # 5.17: no sealed new password outlives its change
+        "settle_password_changes", 600, lambda c: c.passwords.changes.settle()
+    ),
     PeriodicJob(  # 8.18: request end dates and elevations end on time
         "expire_grants",
         60,
@@ -120,8 +124,25 @@ JOBS: tuple[PeriodicJob, ...] = (
             c.reconciliation, c.register.approved.keys
         ),
     ),
-    PeriodicJob(  # 5.17: no sealed new password outlives its change
-        "settle_password_changes", 600, lambda c: c.passwords.changes.settle()
+    PeriodicJob(  # 8.2: who holds privileged rights, in every approved system
+        "discover_privileged",
+        6 * 3600,
+        lambda c: c.privileged.discovery.discover(actor="scheduler"),
+    ),
+    PeriodicJob(  # 8.2: flagged privileged accounts, mailed once a day
+        "privileged_digest",
+        3600,
+        lambda c: c.privileged.mail.digest(),
+    ),
+    PeriodicJob(  # 5.17: admin passwords older than the policy's period
+        "rotate_due_privileged",
+        3600,
+        lambda c: privileged_jobs.rotate_due(c.uow, c.policy, c.privileged.systems),
+    ),
+    PeriodicJob(  # a shown or superseded password never stays sealed
+        "purge_shown_secrets",
+        3600,
+        lambda c: privileged_jobs.purge_secrets(c.uow, c.privileged.store),
     ),
     PeriodicJob(
         "prune_audit_trail",

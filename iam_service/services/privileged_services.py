@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from connectors.base import Connector
 from iam_service.domain.policy import Policy
-from iam_service.services.handover import Handovers, PrivilegedHooks
+from iam_service.services.handover import PrivilegedHooks
+from iam_service.services.handover_cases import Handovers
 from iam_service.services.notifications import MailOutbox, RecipientDirectory
 from iam_service.services.privileged_discovery import PrivilegedDiscovery
 from iam_service.services.privileged_inventory import (

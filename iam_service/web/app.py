@@ -21,6 +21,7 @@ from iam_service.web.api import (
     offboarding,
     passwords,
     policy,
+    privileged,
     reconcile,
     reviews,
     systems,
@@ -47,9 +48,12 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(offboarding.router)
     app.include_router(reviews.campaigns_router)
     app.include_router(reviews.reviews_router)
-    app.include_router(passwords.router)  # 5.17
     app.include_router(elevations.router)
     app.include_router(reconcile.router)
+    app.include_router(privileged.router)  # 8.2, 5.18
+    app.include_router(privileged.handovers_router)
+    app.include_router(privileged.rotations_router)
+    app.include_router(passwords.router)  # 5.17
     install_console(app)  # last: it wraps the error handlers above
     registry = metrics.registry_with(container.store_counts)
 

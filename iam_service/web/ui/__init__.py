@@ -36,7 +36,12 @@ PAGE_MODULES: tuple[str, ...] = (
     "systems",
     "audit",
     "roles",
+    "reviews",
+    "offboarding",
+    "assets",
     "passwords",
+    "handovers",  # before privileged: /console/privileged/handovers
+    "privileged",
 )
 STATIC = Path(__file__).parent / "static"
 # Third-party browser code comes from npm (package.json), never the repo.

@@ -64,8 +64,12 @@ def _signed_in(request: Request, token: str, next_path: str) -> RedirectResponse
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, next: str = "/console/") -> Response:
-    if console_request(request).session is not None:
+def sign_in_page(
+    request: Request, next: str = "/console/", reauth: bool = False
+) -> Response:
+    # reauth=1: sign in again although signed in (a one-time password link
+    # needs a recent sign-in); the new session replaces this one.
+    if console_request(request).session is not None and not reauth:
         return see_other(safe_next(next))
     return _sign_in_form(request, next)
 
