@@ -9,13 +9,14 @@ Fixtures:
   to make people; ``console_http`` signs in over ``TestClient``.
 * ``console``: the same app served by uvicorn on a free loopback port, and
   a Playwright browser: Debian's ``/usr/bin/chromium`` (never a downloaded
-  one), one per test session, a fresh context per sign-in. SQLite store.
+  one), one per test module, a fresh context per sign-in. SQLite store.
 
 Dummy people only (8.33).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -267,6 +268,7 @@ class Console:
     graph: GraphServer
     base_url: str
     browser: Any  # playwright.sync_api.Browser
+    scratch: Path
     contexts: list[Any] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -315,7 +317,12 @@ class Console:
         return page
 
     def screenshot(self, page: Any, name: str) -> Path:
+        """Save ``docs/screenshots/<name>.png`` when it is missing or when
+        ``IAM_SCREENSHOTS=update``; otherwise into the test's temporary
+        directory, so that a test run leaves the work tree as it was."""
         path = screenshot_path(name)
+        if path.exists() and os.environ.get("IAM_SCREENSHOTS") != "update":
+            path = self.scratch / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -324,9 +331,12 @@ class Console:
             context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright; never a downloaded browser."""
+    """Debian's Chromium through Playwright; never a downloaded browser.
+
+    One per test module: Playwright's event loop is gone before the next
+    module's tests run their own asyncio code."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: tools/system_packages.sh installs it")
     from playwright.sync_api import sync_playwright
@@ -360,7 +370,9 @@ def console(
     )
     with serve(create_app(c)) as base_url:
         graph_server.sign_ins.allow_redirect(CLIENT_ID, base_url + CALLBACK)
-        helper = Console(c, Staff(c, graph_server), graph_server, base_url, chromium)
+        helper = Console(
+            c, Staff(c, graph_server), graph_server, base_url, chromium, tmp_path
+        )
         try:
             yield helper
         finally:
