@@ -35,7 +35,7 @@ from iam_service.domain.elevation import (
     Ratification,
 )
 from iam_service.domain.entitlements import effective_entitlements
-from iam_service.domain.model import Grant, GrantSource, Person
+from iam_service.domain.model import Grant, GrantSource, GrantStatus, Person
 from iam_service.domain.operations import Priority
 from iam_service.domain.policy import Policy
 from iam_service.services.auth import Principal
@@ -347,12 +347,14 @@ def _finish(
     """End the grant now and queue the group removal (ELEVATED)."""
     grant = uow.grants.get(elevation.grant_id or 0)
     person = uow.persons.get(elevation.person_id)
-    if grant is None or person is None or not grant.is_effective(uow.clock.now()):
-        return  # already gone (expired and removed, or the person left)
+    if grant is None or person is None or grant.status is not GrantStatus.ACTIVE:
+        return  # already removed (by the expiry job, or the person left)
     provisioner = Provisioner(
         uow, policy, ctx.systems, actor=actor, cause=f"elevation:{elevation.id}:end"
     )
-    before = provisioner.held_refs(person)
+    # What the system holds now: every active grant, one past its end but
+    # not yet removed by the expiry job included.
+    before = {g.entitlement_ref for g in uow.grants.active_for_person(_id(person))}
     provisioner.remove_grant(person, grant, f"elevation {elevation.id} ended: {why}")
     uow.flush()
     provisioner.sync_memberships(
