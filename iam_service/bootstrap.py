@@ -48,7 +48,7 @@ from iam_service.services.offboarding_services import (
     OffboardingServices,
     build_offboarding_services,
 )
-from iam_service.services.password_changes import (
+from iam_service.services.password_services import (
     PasswordServices,
     build_password_services,
 )

@@ -103,7 +103,7 @@ JOBS: tuple[PeriodicJob, ...] = (
     ),
     PeriodicJob("deliver_mail", 60, lambda c: c.mail.deliver_due()),
     PeriodicJob(  # 5.17: no sealed new password outlives its change
-        "settle_password_changes", 600, lambda c: c.passwords.changes.settle()
+        "settle_password_changes", 600, lambda c: c.passwords.settle()
     ),
     PeriodicJob(  # 8.18: request end dates and elevations end on time
         "expire_grants",

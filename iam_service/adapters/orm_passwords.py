@@ -18,12 +18,13 @@ from sqlalchemy import (
     Table,
     delete,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session
 
 from iam_service.adapters import orm
-from iam_service.domain.operations import Operation, OperationKind
+from iam_service.domain.operations import UNFINISHED, Operation, OperationKind
 from iam_service.domain.password_records import (
     PasswordChangeAttempt,
     PasswordHistoryEntry,
@@ -122,10 +123,14 @@ class PasswordChangeAttemptRepository:
         return found
 
 
-def change_operations(session: Session, *, since: datetime) -> Sequence[Operation]:
-    """Self-service password changes written since ``since``, oldest first."""
+def change_operations(
+    session: Session, *, ended_since: datetime
+) -> Sequence[Operation]:
+    """Self-service password changes not finished, or finished since
+    ``ended_since``, oldest first."""
     t = orm.operations_table
     query = select(Operation).where(
-        t.c.kind == OperationKind.CHANGE_PASSWORD, t.c.created_at >= since
+        t.c.kind == OperationKind.CHANGE_PASSWORD,
+        or_(t.c.status.in_(UNFINISHED), t.c.finished_at >= ended_since),
     )
     return session.scalars(query.order_by(t.c.id)).all()

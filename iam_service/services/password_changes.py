@@ -9,8 +9,8 @@ The change goes through the operation queue like every other change (ADR
 new password in the secret store (``services/secret_vault.py``) under a
 one-off reference and writes a ``CHANGE_PASSWORD`` operation that names
 only the reference. The worker sets it, verifies that it binds, and destroys
-it (``services/password_change_step.py``); ``settle`` destroys what a dead,
-cancelled or stale change left behind. The password never reaches the
+it (``services/password_change_step.py``); ``password_services.settle``
+destroys what a dead, cancelled or stale change left behind. The password never reaches the
 operation row, the audit trail or a log; the history keeps its argon2 hash.
 
 Guessing is throttled (``ChangeGuard``): ``max_failures`` wrong current
@@ -28,11 +28,8 @@ from datetime import timedelta
 from typing import NoReturn
 
 from connectors.base import AccountRef, Capability, Connector, ConnectorError, Secret
-from iam_service.adapters.orm_passwords import change_operations
-from iam_service.domain.clock import Clock
 from iam_service.domain.model import Account, AccountStatus, PersonStatus
 from iam_service.domain.operations import (
-    UNFINISHED,
     Operation,
     OperationKind,
     OperationStatus,
@@ -40,7 +37,6 @@ from iam_service.domain.operations import (
 )
 from iam_service.domain.password_records import PasswordChangeAttempt
 from iam_service.domain.password_rules import Rule, RuleFailure, RuleResult, check
-from iam_service.domain.policy import Policy
 from iam_service.services.auth import Principal
 from iam_service.services.console_sessions import Client
 from iam_service.services.errors import (
@@ -53,7 +49,6 @@ from iam_service.services.local_sign_in import TooManyAttempts
 from iam_service.services.password_checks import (
     MAX_INPUT,
     PasswordChecks,
-    RateLimiter,
     Subject,
 )
 from iam_service.services.provisioning import Systems
@@ -61,8 +56,6 @@ from iam_service.services.secret_vault import SecretStore
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 REF_PREFIX = "password-change-"
-# Live feedback sends a check every few hundred milliseconds while typing.
-CHECKS_PER_MINUTE = 120
 ACTOR = "system:password-change"
 
 
@@ -379,35 +372,6 @@ class PasswordChanges:
                 raise NotFoundError(f"no password change {operation_id}")
             return op.status
 
-    def settle(self) -> int:
-        """Destroy the sealed passwords of changes that ended, and cancel
-        changes that waited longer than ``secret_ttl`` (a system not approved,
-        a worker down). Returns how many secrets went."""
-        if self.store is None:
-            return 0
-        with self.uow_factory() as uow:
-            now = uow.clock.now()
-            ops = change_operations(uow.session, since=now - 2 * self.guard.secret_ttl)
-            done: list[str] = []
-            for op in ops:
-                stale = op.created_at is not None and (
-                    op.created_at <= now - self.guard.secret_ttl
-                )
-                if op.status in UNFINISHED and stale and op.locked_by is None:
-                    op.status, op.finished_at, op.updated_at = (
-                        OperationStatus.CANCELLED,
-                        now,
-                        now,
-                    )
-                    op.last_error = "the new password waited too long; ask again"
-                    uow.record(ACTOR, "password.self_service_expired", f"op:{op.id}")
-                if op.status not in UNFINISHED:
-                    done.append(str(op.payload.get("secret_ref", "")))
-            uow.commit()
-        for ref in filter(None, done):
-            self.store.destroy(ref)
-        return len(done)
-
 
 def _with(result: RuleResult, failure: RuleFailure) -> RuleResult:
     return RuleResult(
@@ -418,28 +382,3 @@ def _with(result: RuleResult, failure: RuleFailure) -> RuleResult:
         length=result.length,
         kinds=result.kinds,
     )
-
-
-@dataclass(frozen=True)
-class PasswordServices:
-    """The interactive check and the self-service change (5.17)."""
-
-    checks: PasswordChecks
-    changes: PasswordChanges
-
-
-def build_password_services(
-    uow_factory: UnitOfWorkFactory,
-    policy: Callable[[], Policy],
-    clock: Clock,
-    systems: Systems,
-    connectors: Callable[[str], Connector],
-    store: SecretStore | None,
-    *,
-    company: str,
-) -> PasswordServices:
-    """``connectors`` should answer only for approved systems (5.23)."""
-    limiter = RateLimiter(clock, CHECKS_PER_MINUTE, timedelta(minutes=1))
-    checks = PasswordChecks(uow_factory, policy, company, limiter)
-    changes = PasswordChanges(uow_factory, checks, systems, connectors, store)
-    return PasswordServices(checks=checks, changes=changes)

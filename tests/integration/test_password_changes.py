@@ -208,9 +208,9 @@ def test_a_change_that_waits_too_long_is_cancelled_and_its_secret_destroyed(
         ref = op.payload["secret_ref"]
     assert container.queue.secrets is not None
     assert container.queue.secrets.get(ref) is not None
-    assert container.passwords.changes.settle() == 0  # still fresh
+    assert container.passwords.settle() == 0  # still fresh
     clock.advance(timedelta(hours=1, minutes=1))
-    assert container.passwords.changes.settle() == 1
+    assert container.passwords.settle() == 1
     assert container.queue.secrets.get(ref) is None
     state = me.client.get(f"/api/v1/passwords/changes/{operation}").json()
     assert state["status"] == "cancelled"

@@ -17,7 +17,7 @@ from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.security import Role
-from iam_service.services.password_changes import CHECKS_PER_MINUTE
+from iam_service.services.password_services import CHECKS_PER_MINUTE
 from iam_service.web.app import create_app
 from tests.support.service import hire
 
