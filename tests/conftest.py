@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.support.smtp",
     "tests.support.offboarding",
     "tests.support.console",
+    "tests.support.vault_kv",
 ]
