@@ -2,7 +2,7 @@
 
 fpdf2 embeds OpenType fonts with CFF outlines as subsets through fontTools,
 so the Japanese of Noto Sans CJK (Debian ``fonts-noto-cjk``, a TrueType
-collection) renders as text, searchable and copyable: see ADR 0016 for
+collection) renders as text, searchable and copyable: see ADR 0017 for
 why fpdf2 over reportlab (TrueType outlines only) and weasyprint (Pango).
 
 Layout: a title page (what, when, scope, totals and the seal with how to

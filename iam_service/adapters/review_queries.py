@@ -45,6 +45,8 @@ def _filtered(
         where.append(_t.c.recommendations.like(f"%{flt.recommendation},%"))
     if flt.system:
         where.append(_t.c.system_key == flt.system)
+    if flt.item_id is not None:
+        where.append(_t.c.id == flt.item_id)
     if flt.search:
         term = f"%{flt.search.strip().lower()}%"
         matches = [

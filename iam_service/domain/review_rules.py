@@ -1,6 +1,6 @@
 """The rules of an access review, as pure functions (5.3, 5.18, 8.2, 8.3).
 
-* ``recommend``: why an item deserves a look, or a revoke (ADR 0015);
+* ``recommend``: why an item deserves a look, or a revoke (ADR 0016);
 * ``route``: who reviews a grant (nobody reviews their own access, 5.3);
 * ``check_decision`` / ``check_reviewer``: what a decision needs;
 * ``due_steps``: the reminders and escalations whose time has come;
@@ -201,7 +201,8 @@ class Step:
 
 
 def due_steps(campaign: Campaign, now: datetime) -> list[Step]:
-    """The steps of the campaign's policy whose time has come (before close)."""
+    """The steps of the campaign's policy whose time has come: reminders
+    until the due time, escalations after it until the close."""
     definition = CampaignDef.model_validate(campaign.definition)
     steps = [
         Step(f"remind-{d}d", NotificationKind.REMINDER, campaign.due_at - timedelta(d))
@@ -214,8 +215,14 @@ def due_steps(campaign: Campaign, now: datetime) -> list[Step]:
         )
         for d in definition.reminders.escalate_after_due_days
     ]
+    late = now >= campaign.due_at
     return sorted(
-        (s for s in steps if campaign.started_at <= s.at <= now < campaign.closes_at),
+        (
+            s
+            for s in steps
+            if campaign.started_at <= s.at <= now < campaign.closes_at
+            and (s.kind is NotificationKind.ESCALATION or not late)
+        ),
         key=lambda s: s.at,
     )
 

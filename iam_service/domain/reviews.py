@@ -11,13 +11,13 @@ recommendation (``review_rules``). The reviewer keeps or revokes each item
 (a revoke needs a comment) and signs off; revocations go through the
 operation queue (at sign-off or at close, as the policy says), each
 verified by read-back. At close the undecided items are kept and escalated,
-or revoked, and the campaign is sealed with the audit chain (ADR 0016).
+or revoked, and the campaign is sealed with the audit chain (ADR 0017).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +65,7 @@ class Recommendation(enum.StrEnum):
 
     @property
     def i18n_key(self) -> str:
-        return f"review.recommendation.{self.value}"
+        return f"reviews.recommendation.{self.value}"
 
     @property
     def is_revoke(self) -> bool:
@@ -92,7 +92,7 @@ class Campaign:
     items_total: int = 0
     closed_at: datetime | None = None
     closed_by: str | None = None
-    # Evidence (ADR 0016): the digest of every item at close, and the audit
+    # Evidence (ADR 0017): the digest of every item at close, and the audit
     # record that carries it: its sequence number and hash.
     items_digest: str | None = None
     evidence_seq: int | None = None
@@ -226,4 +226,4 @@ class ItemFilter:
     system: str | None = None
     page: int = 1
     per_page: int = 50
-    extra: dict[str, str] = field(default_factory=dict)
+    item_id: int | None = None  # just this one (a row re-drawn after a decision)

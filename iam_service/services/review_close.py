@@ -10,7 +10,7 @@
    audit record ``review_campaign.closed``; that record's place in the hash
    chain (sequence number and hash) is stored on the campaign and printed
    in the report. Editing a decision afterwards changes the digest; editing
-   the record breaks the chain (ADR 0016).
+   the record breaks the chain (ADR 0017).
 
 The sealing of step 4 is written right after the close commits (the hash
 exists only once the chain has it); ``seal`` is idempotent and a crash in

@@ -1,5 +1,5 @@
 """The evidence of a campaign (5.18, 8.15): a CSV of every item and a PDF
-report, both carrying the audit chain's seal of the close (ADR 0016).
+report, both carrying the audit chain's seal of the close (ADR 0017).
 
 The report states the scope; each reviewer with their decisions, times and
 comments; what was removed and when the removal was verified by read-back;

@@ -154,6 +154,16 @@ class ReviewViews:
                 "pages": max(1, -(-total // flt.per_page)),
             }
 
+    def item(
+        self, review_id: int, item_id: int, who: Principal, language: str = "en"
+    ) -> dict[str, Any]:
+        """One item of the review, as ``items`` shows it."""
+        flt = ItemFilter(status="all", item_id=item_id, per_page=1)
+        found = self.items(review_id, who, flt, language)["items"]
+        if not found:
+            raise NotFoundError(f"no item {item_id} in review {review_id}")
+        return dict(found[0])
+
     @staticmethod
     def _mine(uow: UnitOfWork, who: Principal) -> list[Review]:
         if who.employee_id is None and not who.has(Role.SECURITY_OFFICER):
@@ -315,7 +325,7 @@ def item_view(
         "recommendations": [
             {
                 "code": code,
-                "key": f"review.recommendation.{code}",
+                "key": f"reviews.recommendation.{code}",
                 "text": reason(Recommendation(code), language, days=inactive_days),
             }
             for code in codes

@@ -90,6 +90,7 @@ def test_a_head_keeps_revokes_bulk_keeps_signs_off_and_the_group_goes(
     signed = head.post(f"/api/v1/reviews/{review}/sign-off").json()
     assert signed["status"] == "signed_off" and signed["queued"] == 1
     drain(review_org.container)
+    assert review_org.fake_ad is not None
     state = review_org.fake_ad.find_account(employee_id="S104")
     assert state is not None and "GG-Engineering" not in state.groups
     shown = _find(_items(head, review, status="revoke"), "S104", "ad:GG-Engineering")

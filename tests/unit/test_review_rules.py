@@ -96,7 +96,7 @@ def test_reasons_read_as_the_issue_words_them_in_both_languages() -> None:
     assert rules.reason(Recommendation.LOOK_PRIVILEGED) == "look: privileged"
     assert "90日間" in rules.reason(Recommendation.REVOKE_INACTIVE, "ja", days=90)
     for rec in Recommendation:
-        assert rec.i18n_key == f"review.recommendation.{rec.value}"
+        assert rec.i18n_key == f"reviews.recommendation.{rec.value}"
         assert rules.reason(rec, "ja") != rules.reason(rec, "en")
 
 
@@ -178,7 +178,8 @@ def test_reminders_and_escalations_fall_due_in_order_and_stop_at_close() -> None
     names = lambda at: [s.name for s in rules.due_steps(campaign, at)]  # noqa: E731
     assert names(NOW) == []
     assert names(NOW + timedelta(days=8)) == ["remind-7d"]
-    assert names(NOW + timedelta(days=14)) == ["remind-7d", "remind-2d", "escalate-0d"]
+    assert names(NOW + timedelta(days=13)) == ["remind-7d", "remind-2d"]
+    assert names(NOW + timedelta(days=14)) == ["escalate-0d"]  # no reminder late
     assert names(NOW + timedelta(days=18))[-1] == "escalate-3d"
     assert names(NOW + timedelta(days=21)) == []  # closed: nothing more
 
