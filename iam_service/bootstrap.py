@@ -225,7 +225,12 @@ def bootstrap(
         mail=mail,
         recipients=recipients,
         offboarding=build_offboarding_services(
-            uow, ctx, mail, recipients, company=settings.company_name
+            uow,
+            ctx,
+            mail,
+            recipients,
+            company=settings.company_name,
+            case_link=_case_link(settings.console_base_url),
         ),
         privileged=build_privileged_services(
             uow,
@@ -272,6 +277,14 @@ def _secret_store(settings: Settings, uow: Callable[[], UnitOfWork]) -> SecretSt
             )
         )
     return DatabaseSecretStore(uow, settings.secret_key.get_secret_value())
+
+
+def _case_link(base_url: str | None) -> Callable[[int], str] | None:
+    """The console page of a case, for mail; None without a public URL."""
+    if not base_url:
+        return None
+    root = base_url.rstrip("/")
+    return lambda case_id: f"{root}/console/offboarding/{case_id}"
 
 
 def _mailer(settings: Settings) -> SmtpMailer | None:

@@ -204,6 +204,15 @@ class OffboardingRepository:
         query = select(CaseItem).where(t.c.case_id.in_(list(case_ids)))
         return list(self.session.scalars(query.order_by(t.c.id)))
 
+    def items_in_open_cases(self, status: ItemStatus) -> list[CaseItem]:
+        i, c = offboarding_items, offboarding_cases
+        query = (
+            select(CaseItem)
+            .join(c, c.c.id == i.c.case_id)
+            .where(i.c.status == status, c.c.status == CaseStatus.OPEN)
+        )
+        return list(self.session.scalars(query.order_by(i.c.id)))
+
     def open_asset_item(self, asset_id: int) -> CaseItem | None:
         """The unresolved return item of an asset in an open case, if any."""
         i, c = offboarding_items, offboarding_cases

@@ -34,6 +34,7 @@ from iam_service.domain.offboarding import (
     CaseStatus,
     Decider,
     ItemKind,
+    ItemStatus,
     OffboardingCase,
     Resolution,
     WriteOffKind,
@@ -123,6 +124,27 @@ class OffboardingCases:
             if person is None or person.id is None:
                 raise NotFoundError(f"no person with employee id {employee_id}")
             return [case_summary(uow, c) for c in uow.offboarding.for_person(person.id)]
+
+    def write_offs_waiting(self) -> list[dict[str, Any]]:
+        """Write-offs waiting for the security officer, oldest first."""
+        with self.uow_factory() as uow:
+            found = []
+            for item in uow.offboarding.items_in_open_cases(
+                ItemStatus.WRITE_OFF_REQUESTED
+            ):
+                case = _case(uow, item.case_id)
+                found.append(
+                    {
+                        "case_id": case.id,
+                        "employee_id": case.employee_id,
+                        "name": case.person_name,
+                        "title": item.title,
+                        "kind": str(item.write_off_kind),
+                        "reason": item.reason,
+                        "requested_by": item.requested_by,
+                    }
+                )
+            return found
 
     # -- assets -------------------------------------------------------------
     def return_asset(

@@ -193,9 +193,34 @@ def _context(
         "age_days": case.age_days(uow.clock.now()),
         "head_days": policy.escalate_to_department_head_after_days,
         "officer_days": policy.escalate_to_security_officer_after_days,
-        "outstanding": [o.as_dict() for o in outstanding],
+        "outstanding": [_mailed(uow, case, o) for o in outstanding],
+        "entry_system": policy.entry_system,
         "case_url": mail.case_link(case.id or 0) if mail.case_link else "",
     }
+
+
+def _mailed(
+    uow: UnitOfWork, case: OffboardingCase, outstanding: Outstanding
+) -> dict[str, Any]:
+    """An outstanding item with what a template needs to word it in the
+    recipient's language (the stored title is English)."""
+    found: dict[str, Any] = outstanding.as_dict()
+    item = (
+        uow.offboarding.item(case.id or 0, int(outstanding.ref))
+        if outstanding.ref.isdigit()
+        else None
+    )
+    asset = uow.assets.get(item.asset_id) if item and item.asset_id else None
+    if asset is not None:
+        found |= {
+            "type": str(asset.asset_type),
+            "tag": asset.tag,
+            "description": asset.description,
+            "card_number": asset.card_number or "",
+        }
+    if item is not None and item.system_key:
+        found["system"] = item.system_key
+    return found
 
 
 def delete_due(uow_factory: UnitOfWorkFactory, ctx: LifecycleContext) -> int:

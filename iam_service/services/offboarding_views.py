@@ -120,6 +120,7 @@ def item_view(uow: UnitOfWork, item: CaseItem) -> dict[str, Any]:
             "type": str(asset.asset_type),
             "state": str(asset.state),
             "card_number": asset.card_number,
+            "description": asset.description,
         }
         if asset
         else None,

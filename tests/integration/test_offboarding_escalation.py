@@ -82,8 +82,8 @@ def test_the_head_then_the_security_officer_each_get_one_mail(
     assert to_head.message["Content-Language"] == "ja"
     body = to_head.body
     assert body.startswith("Hanako Head 様")
-    assert f"{laptop} (ThinkPad X1)" in body and card in body
-    assert "セキュリティカードの無効化" in body  # the card task, in Japanese
+    assert f"資産の返却: ノートPC {laptop}（ThinkPad X1）" in body
+    assert f"セキュリティカードの無効化: カード 7E201（{card}）を入退室管理" in body
     assert "部門責任者として" in body and "5.11" in body
 
     for _ in range(3):  # later ticks send nothing again
