@@ -133,6 +133,27 @@ def start() -> BenchDirectory:
     return found
 
 
+def attach() -> BenchDirectory:
+    """The running, filled benchmark DC (for the measured processes)."""
+    dc = samba_dc._facts(  # the facts of a DC that start() brought up
+        DIRECTORY,
+        samba_dc.ensure_test_pki(DIRECTORY / "tls", ADDRESS),
+        started_here=False,
+        address=ADDRESS,
+    )
+    return _layout(dc)
+
+
+def _layout(dc: samba_dc.DomainController) -> BenchDirectory:
+    return BenchDirectory(
+        dc,
+        f"OU=People,{ROOT}",
+        f"OU=Leavers,{ROOT}",
+        f"OU=Groups,{ROOT}",
+        DIRECTORY / "accounts.tsv",
+    )
+
+
 def stop() -> bool:
     return samba_dc.stop(DIRECTORY)
 

@@ -162,7 +162,7 @@ class ReconcileRepository:
     ) -> Iterator[tuple[int, str]]:
         """``(person id, ref)`` of active, unexpired grants of ``refs``
         (the rule of ``domain.entitlements.effective_entitlements``, in SQL),
-        for everyone or for ``person_ids``."""
+        for everyone or for ``person_ids``, ordered by person."""
         g = orm.grants
         query = select(g.c.person_id, g.c.entitlement_ref).where(
             g.c.status == GrantStatus.ACTIVE,
@@ -171,6 +171,7 @@ class ReconcileRepository:
         )
         if person_ids:
             query = query.where(g.c.person_id.in_(list(person_ids)))
+        query = query.order_by(g.c.person_id)  # one person's rows together
         for row in self.session.execute(query, execution_options=_STREAM):
             yield int(row[0]), str(row[1])
 

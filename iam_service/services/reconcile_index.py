@@ -91,17 +91,29 @@ def load_index(
 def _groups_by_person(
     uow: UnitOfWork, managed: dict[str, str], now: datetime
 ) -> dict[int, frozenset[str]]:
-    """Each person's expected keys; equal sets are one shared object."""
+    """Each person's expected keys, folded from rows ordered by person;
+    equal sets are one shared object (most people share a few)."""
     key_of = {ref: key for key, ref in managed.items()}
-    collected: dict[int, set[str]] = {}
-    for person_id, ref in uow.reconcile.effective_grants(key_of, now):
-        collected.setdefault(person_id, set()).add(key_of[ref])
     shared: dict[frozenset[str], frozenset[str]] = {}
     result: dict[int, frozenset[str]] = {}
-    for person_id in list(collected):
-        keys = frozenset(collected.pop(person_id))
-        result[person_id] = shared.setdefault(keys, keys)
+    current: int | None = None
+    keys: set[str] = set()
+    for person_id, ref in uow.reconcile.effective_grants(key_of, now):
+        if person_id != current:
+            if current is not None:
+                result[current] = _shared(shared, keys)
+            current, keys = person_id, set()
+        keys.add(key_of[ref])
+    if current is not None:
+        result[current] = _shared(shared, keys)
     return result
+
+
+def _shared(
+    pool: dict[frozenset[str], frozenset[str]], keys: set[str]
+) -> frozenset[str]:
+    frozen = frozenset(keys)
+    return pool.setdefault(frozen, frozen)
 
 
 def current_keys(
