@@ -261,10 +261,13 @@ class HandoverRepository:
             .order_by(privileged_rotations.c.id)
         ).all()
 
-    def by_link(self, token_hash: str) -> Rotation | None:
-        return self.session.scalars(
-            select(Rotation).where(privileged_rotations.c.link_token_hash == token_hash)
-        ).first()
+    def by_link(self, token_hash: str, *, lock: bool = False) -> Rotation | None:
+        query = select(Rotation).where(
+            privileged_rotations.c.link_token_hash == token_hash
+        )
+        if lock:  # PostgreSQL: a second reveal waits, then finds the link spent
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
 
     def last_rotated(self, account_ids: Iterable[int]) -> dict[int, datetime]:
         """When each account's password last changed through us: its latest

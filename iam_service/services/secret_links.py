@@ -71,41 +71,22 @@ class SecretLinks:
         """A new one-time link token for ``rotation_id`` (the previous link,
         if any, stops working). Only its recipient may ask."""
         with self.uow_factory() as uow:
-            rotation = self._rotation(uow, rotation_id)
-            self._recipient(rotation, who)
-            state = rotation_state(uow, rotation)
-            if (
-                rotation.kind is RotationKind.AUTOMATIC
-                and state != RotationState.VERIFIED
-            ):
-                if finished(state):
-                    raise Gone(
-                        f"the password of rotation {rotation_id} is gone ({state})"
-                    )
-                raise ConflictError(
-                    f"rotation {rotation_id} is {state}: nothing to show yet"
-                )
-            if state == RotationState.DONE:
-                raise Gone(f"rotation {rotation_id} is confirmed done")
-            if rotation.kind is RotationKind.MANUAL:
-                # Sealed before the link exists: shown once, then destroyed.
-                self.store.put(
-                    rotation.secret_ref, new_password(self.policy().passwords)
-                )
+            rotation = self._issuable(uow, rotation_id, who)
+            manual, ref = rotation.kind is RotationKind.MANUAL, rotation.secret_ref
+        if manual:
+            # Sealed before the link exists (each link, a new password), and
+            # outside any transaction: the store may be this same database.
+            self.store.put(ref, new_password(self.policy().passwords))
+        with self.uow_factory() as uow:
+            rotation = self._issuable(uow, rotation_id, who)
             token = random_tokens.token_urlsafe(32)
-            now = uow.clock.now()
-            rotation.link_token_hash = _hash(token)
-            rotation.link_expires_at = now + timedelta(
-                minutes=self.settings.link_minutes
-            )
+            expires = uow.clock.now() + timedelta(minutes=self.settings.link_minutes)
+            rotation.link_token_hash, rotation.link_expires_at = _hash(token), expires
             uow.record(
                 who.actor,
                 "privileged.link_issued",
                 _rotation_target(uow, rotation),
-                after={
-                    "rotation": rotation.id,
-                    "expires_at": rotation.link_expires_at.isoformat(),
-                },
+                after={"rotation": rotation.id, "expires_at": expires.isoformat()},
             )
             uow.commit()
             return token
@@ -125,10 +106,13 @@ class SecretLinks:
         """Show the password once: it is read, the link is spent and the
         secret destroyed. Nothing of the value is recorded."""
         with self.uow_factory() as uow:
-            rotation = self._usable(uow, token, who, session_id)
-            secret = self.store.get(rotation.secret_ref)
-            if secret is None:
-                raise Gone("this password is no longer held")
+            ref = self._usable(uow, token, who, session_id).secret_ref
+        secret = self.store.get(ref)  # outside a transaction: see ``issue``
+        if secret is None:
+            raise Gone("this password is no longer held")
+        with self.uow_factory() as uow:
+            # Again, under a lock: of two clicks at once only one shows it.
+            rotation = self._usable(uow, token, who, session_id, lock=True)
             rotation.shown_at = uow.clock.now()
             rotation.link_token_hash = rotation.link_expires_at = None
             uow.record(
@@ -141,7 +125,7 @@ class SecretLinks:
             _close_if_done(uow, rotation)
             uow.commit()
             view = rotation_view(uow, rotation)
-        self.store.destroy(rotation.secret_ref)
+        self.store.destroy(ref)
         return view, secret
 
     def confirm(self, rotation_id: int, who: Principal) -> dict[str, Any]:
@@ -171,10 +155,31 @@ class SecretLinks:
 
     # -- helpers -------------------------------------------------------------
 
+    def _issuable(self, uow: UnitOfWork, rotation_id: int, who: Principal) -> Rotation:
+        rotation = self._rotation(uow, rotation_id)
+        self._recipient(rotation, who)
+        state = rotation_state(uow, rotation)
+        automatic = rotation.kind is RotationKind.AUTOMATIC
+        if automatic and state != RotationState.VERIFIED:
+            if finished(state):
+                raise Gone(f"the password of rotation {rotation_id} is gone ({state})")
+            raise ConflictError(
+                f"rotation {rotation_id} is {state}: nothing to show yet"
+            )
+        if state == RotationState.DONE:
+            raise Gone(f"rotation {rotation_id} is confirmed done")
+        return rotation
+
     def _usable(
-        self, uow: UnitOfWork, token: str, who: Principal, session_id: int | None
+        self,
+        uow: UnitOfWork,
+        token: str,
+        who: Principal,
+        session_id: int | None,
+        *,
+        lock: bool = False,
     ) -> Rotation:
-        rotation = uow.handovers.by_link(_hash(token))
+        rotation = uow.handovers.by_link(_hash(token), lock=lock)
         now = uow.clock.now()
         if rotation is None or rotation.link_expires_at is None:
             raise Gone("this link was used, replaced, or never existed")
