@@ -10,12 +10,15 @@ import io
 from datetime import timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from connectors.base import Secret
 from connectors.fake import FakeConnector
 from iam_service.adapters import orm
+from iam_service.adapters.database import make_engine
 from iam_service.adapters.orm_privileged import privileged_handovers
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
@@ -356,3 +359,31 @@ def _successor(employee_id: str) -> object:
     from iam_service.domain.privileged import SuccessorUpdate
 
     return SuccessorUpdate(successor_employee_id=employee_id)
+
+
+def test_the_migration_creates_the_tables_as_mapped(database: TestDatabase) -> None:
+    engine = make_engine(database.url, schema=database.schema)
+    orm.load_areas()
+    mine = (
+        "privileged_accounts",
+        "privileged_custodians",
+        "privileged_approvals",
+        "privileged_handovers",
+        "privileged_rotations",
+        "sealed_secrets",
+    )
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_object": lambda obj, _name, kind, _reflected, _other: (
+                        (obj.name if kind == "table" else obj.table.name) in mine
+                    ),
+                    "compare_type": True,
+                },
+            )
+            differences = compare_metadata(context, orm.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
