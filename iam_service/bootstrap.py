@@ -188,6 +188,15 @@ def bootstrap(
     recipients = RecipientDirectory(
         settings.console_language, [settings.security_officer_email or ""]
     )
+    passwords = build_password_services(
+        uow,
+        policy,
+        clock,
+        systems,
+        approved_only(factory, approved),
+        secret_store,
+        company=settings.company_name,
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -205,7 +214,7 @@ def bootstrap(
             lambda: policy().passwords,
             secrets=secret_store,
         ),
-        auth=AuthService(uow),
+        auth=AuthService(uow, passwords.checks.verdict),
         register=register,
         policy_versions=PolicyVersions(uow, policy, ctx),
         access_requests=AccessRequests(uow, ctx),
@@ -249,15 +258,7 @@ def bootstrap(
         ),
         elevations=Elevations(uow, ctx, LoggingNotifier()),
         reconciliation=Reconciliation(uow, ctx, approved_only(factory, approved)),
-        passwords=build_password_services(
-            uow,
-            policy,
-            clock,
-            systems,
-            approved_only(factory, approved),
-            secret_store,
-            company=settings.company_name,
-        ),
+        passwords=passwords,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from iam_service.bootstrap import Container
 from iam_service.domain.hr import HrEvent
+from iam_service.domain.password_rules import generate
 from iam_service.domain.register import (
     Actor,
     CheckResult,
@@ -55,7 +56,7 @@ def seed(container: Container) -> DemoCredentials:
         container.auth.revoke_token(name, actor="demo")
         name = f"{name}-{secrets.token_hex(2)}"
         tokens[str(role)] = container.auth.create_token(name, role, actor="demo")
-    password = secrets.token_urlsafe(12)
+    password = generate(container.passwords.checks.rules)  # 5.17
     admin = f"admin-{secrets.token_hex(2)}"
     container.auth.create_local_user(
         admin, password, [Role.SYSADMIN, Role.SECURITY_OFFICER], actor="demo"

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 from iam_service.adapters.password_hashing import hash_secret, verify_secret
+from iam_service.domain.password_rules import RuleResult
 from iam_service.domain.security import ApiToken, LocalUser, Role
 from iam_service.services.errors import ConflictError, InvalidInput
 from iam_service.services.unit_of_work import UnitOfWorkFactory
@@ -62,9 +64,17 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     return verify_secret(password, password_hash)
 
 
+# Judges a new local password against the policy's rules (5.17), given the
+# names it must not contain; services/password_checks.py provides it.
+PasswordVerdict = Callable[[str, tuple[str, ...]], RuleResult]
+
+
 class AuthService:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, verdict: PasswordVerdict | None = None
+    ) -> None:
         self.uow_factory = uow_factory
+        self.verdict = verdict
 
     def create_token(
         self, name: str, role: Role, *, actor: str, employee_id: str | None = None
@@ -144,6 +154,17 @@ class AuthService:
             raise InvalidInput(
                 "a local administrator password needs 12 or more characters",
                 field="password",
+            )
+        result = self.verdict(password, (username,)) if self.verdict else None
+        if result is not None and not result.ok:
+            raise InvalidInput(
+                "the password breaks these rules (5.17): "
+                + ", ".join(f.rule for f in result.failures),
+                field="password",
+                details=[
+                    {"field": "password", "rule": str(f.rule), "limit": f.limit}
+                    for f in result.failures
+                ],
             )
         with self.uow_factory() as uow:
             if uow.local_users.get(username) is not None:

@@ -118,6 +118,11 @@ class PasswordChecks:
                 subject = self.subject(uow, employee_id, extra=subject.names)
         return check(password, self.context(subject))
 
+    def verdict(self, password: str, names: tuple[str, ...]) -> RuleResult:
+        """The rules' verdict for a password a use case is about to accept
+        (a local administrator's), with ``names`` as context; no rate limit."""
+        return check(password, self.context(Subject(names=names)))
+
     def subject(
         self, uow: UnitOfWork, employee_id: str, *, extra: tuple[str, ...] = ()
     ) -> Subject:

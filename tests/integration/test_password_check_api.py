@@ -17,6 +17,7 @@ from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.security import Role
+from iam_service.services.errors import InvalidInput
 from iam_service.services.password_services import CHECKS_PER_MINUTE
 from iam_service.web.app import create_app
 from tests.support.service import hire
@@ -151,3 +152,19 @@ def test_the_password_is_never_stored_logged_or_echoed(
     with container.engine.connect() as connection:
         after = connection.scalar(select(func.count()).select_from(orm.audit_records))
     assert after == before  # a check is not an event: nothing written
+
+
+def test_local_administrator_passwords_follow_the_rules(container: Container) -> None:
+    """A break-glass password is accepted too: the same rules (5.17) apply."""
+    with pytest.raises(InvalidInput) as refused:
+        container.auth.create_local_user(
+            "breakglass2", "Password2024!", [Role.SYSADMIN], actor="test"
+        )
+    assert {d["rule"] for d in refused.value.details} >= {"common"}
+    with pytest.raises(InvalidInput):  # holds the user name
+        container.auth.create_local_user(
+            "oyamada", "oyamada-Kx9#mq2!Lp", [Role.SYSADMIN], actor="test"
+        )
+    container.auth.create_local_user(
+        "breakglass2", "Violet#Harbor-2917", [Role.SYSADMIN], actor="test"
+    )
