@@ -15,6 +15,10 @@ ALL = (
     "entra_connector",
     "scim_connector",
     "reconcile_100k",  # builds its cached 100k directory on first use (~20+ min)
+    "review_quality",
+    "review_campaign",
+    "review_page",
+    "privileged_rotation",
 )
 
 

@@ -7,6 +7,7 @@ PACKAGES=(
   samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools  # a real AD DC
   chromium chromium-driver fonts-noto-cjk                           # console tests, PDFs
   postgresql-client
+  poppler-utils                                                     # pdftotext/pdftoppm: the report tests
 )
 missing=()
 command -v npm >/dev/null || missing+=(nodejs npm)                  # console assets (npm ci)
