@@ -10,8 +10,9 @@ new password in the secret store (``services/secret_vault.py``) under a
 one-off reference and writes a ``CHANGE_PASSWORD`` operation that names
 only the reference. The worker sets it, verifies that it binds, and destroys
 it (``services/password_change_step.py``); ``password_services.settle``
-destroys what a dead, cancelled or stale change left behind. The password never reaches the
-operation row, the audit trail or a log; the history keeps its argon2 hash.
+destroys what a dead, cancelled or stale change left behind. The password
+never reaches the operation row, the audit trail or a log; the history
+keeps its argon2 hash.
 
 Guessing is throttled (``ChangeGuard``): ``max_failures`` wrong current
 passwords for one account, or ``address_limit`` from one client address,
@@ -297,9 +298,7 @@ class PasswordChanges:
         self, target: _Target, system_key: str, new: str, client: Client
     ) -> ChangeQueued:
         assert self.store is not None  # noqa: S101 - checked by change()
-        with self.uow_factory() as uow:
-            now = uow.clock.now()
-        ref = f"{REF_PREFIX}{int(now.timestamp())}-{secrets.token_hex(8)}"
+        ref = f"{REF_PREFIX}{secrets.token_hex(12)}"
         self.store.put(ref, Secret(new))
         try:
             with self.uow_factory() as uow:
