@@ -5,7 +5,7 @@
 shipped file is exactly what this makes, so its provenance is this file.
 
 No third-party password list is copied. The list is built from public,
-well-known facts about how people choose passwords (ADR 0024): a handful of
+well-known facts about how people choose passwords (ADR 0026): a handful of
 base words people use (the word "password" itself, greetings, pets,
 sports, seasons, Japanese words in romaji, ...), written here by us; the
 rows and columns of a QWERTY keyboard walked in both directions; runs and

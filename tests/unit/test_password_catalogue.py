@@ -1,6 +1,6 @@
 """Our own words for passwords: every zxcvbn message has a Japanese
 translation, every rule a message, and the shipped blocklist is exactly what
-its generator makes (its provenance, ADR 0024)."""
+its generator makes (its provenance, ADR 0026)."""
 
 from __future__ import annotations
 
