@@ -41,7 +41,7 @@ import ldap3
 
 from connectors.ad_attributes import guid_of
 from connectors.ldap_session import LdapEntry
-from tools import samba_dc
+from tools import samba_dc, samba_provision
 from tools.samba_directory import connect, ensure_layout
 
 DIRECTORY = Path(os.environ.get("IAM_BENCH_SAMBA_DIR", "/var/tmp/iam-samba-100k"))
@@ -117,6 +117,7 @@ def ensure_address() -> None:
 def start() -> BenchDirectory:
     """Start (or reuse) the benchmark DC and fill it if that was not done."""
     ensure_address()
+    _provision_without_sync()
     dc = samba_dc.start(DIRECTORY, ADDRESS)
     connection = connect(dc.url, dc.admin_user, dc.admin_password, str(dc.ca_file))
     try:
@@ -131,6 +132,25 @@ def start() -> BenchDirectory:
         fill(found)
         marker.write_text(f"{FILL_VERSION}:{USERS}")
     return found
+
+
+def _provision_without_sync() -> None:
+    """Provision the DC (as ``tools.samba_dc`` would) and let it skip fsync:
+    each add then costs CPU only. A crash may lose the cache, never the test
+    DC's data; the cache is rebuilt on the next run."""
+    domain = DIRECTORY / "domain"
+    if not samba_provision.is_provisioned(domain):
+        pki = samba_dc.ensure_test_pki(DIRECTORY / "tls", ADDRESS)
+        samba_provision.provision(domain, DIRECTORY, pki, ADDRESS)
+    conf = domain / "etc" / "smb.conf"
+    text = conf.read_text()
+    if _NOSYNC not in text:
+        if samba_dc.stop(DIRECTORY):  # running without it: restart with it
+            time.sleep(1)
+        conf.write_text(text.replace("[global]\n", f"[global]\n\t{_NOSYNC}\n", 1))
+
+
+_NOSYNC = "ldb:nosync = true"
 
 
 def attach() -> BenchDirectory:
@@ -192,8 +212,10 @@ def _add_users(
     connection = connect(dc.url, dc.admin_user, dc.admin_password, str(dc.ca_file))
     added = 0
     try:
+        pages = _paged(connection, people, ["sAMAccountName"])
+        have = {e.first("sAMAccountName") for page in pages for e in page}
         for index, (name, eid) in enumerate(_wanted()):
-            if index % workers != worker:
+            if index % workers != worker or name in have:
                 continue
             try:
                 connection.add(

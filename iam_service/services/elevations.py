@@ -34,10 +34,9 @@ from iam_service.domain.elevation import (
     ElevationStatus,
     Ratification,
 )
-from iam_service.domain.entitlements import effective_entitlements
-from iam_service.domain.model import Grant, GrantSource, GrantStatus, Person
-from iam_service.domain.operations import Priority
+from iam_service.domain.model import Grant, Person
 from iam_service.domain.policy import Policy
+from iam_service.services import elevation_steps as steps
 from iam_service.services.auth import Principal
 from iam_service.services.elevation_checks import (
     check_grantable,
@@ -48,7 +47,6 @@ from iam_service.services.elevation_checks import (
 from iam_service.services.errors import ConflictError, NotFoundError
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.notifier import Notifier
-from iam_service.services.provisioning import Provisioner
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -77,9 +75,11 @@ class Elevations:
                 minutes = rules.duration_minutes(body.hours, kind, policy.elevation)
             except rules.ElevationRuleError as error:
                 raise rule_error(error) from None
-            for other in uow.elevations.find(
+            waiting = uow.elevations.find(
                 status=ElevationStatus.PENDING, employee_id=person.employee_id
-            ):
+            )
+            for other in waiting if kind is ElevationKind.REQUEST else ():
+                # An emergency is never held up by a request still waiting.
                 if other.entitlement_ref == body.entitlement:
                     raise ConflictError(
                         f"elevation {other.id} for {body.entitlement} is already "
@@ -87,7 +87,7 @@ class Elevations:
                     )
             now = uow.clock.now()
             elevation = Elevation(
-                person_id=_id(person),
+                person_id=steps.person_id(person),
                 employee_id=person.employee_id,
                 entitlement_ref=body.entitlement,
                 kind=kind,
@@ -103,7 +103,9 @@ class Elevations:
             if kind is ElevationKind.BREAK_GLASS:
                 self._take(uow, elevation, person, policy, who)
             else:
-                _audit(uow, who.actor, "elevation.requested", elevation, body.reason)
+                steps.audit(
+                    uow, who.actor, "elevation.requested", elevation, body.reason
+                )
                 tell_security_officer(uow, self.notifier, elevation, "requested")
             view = elevation_view(elevation)
             uow.commit()
@@ -119,10 +121,10 @@ class Elevations:
     ) -> None:
         """Break-glass: granted now, the security officer told now (8.2)."""
         elevation.ratification = Ratification.PENDING
-        _audit(
+        steps.audit(
             uow, who.actor, "elevation.break_glass_used", elevation, elevation.reason
         )
-        _activate(uow, elevation, person, policy, self.ctx, who.actor)
+        steps.activate(uow, elevation, person, policy, self.ctx, who.actor)
         tell_security_officer(uow, self.notifier, elevation, "break_glass")
 
     # -- deciding ---------------------------------------------------------
@@ -142,9 +144,9 @@ class Elevations:
                     "the policy's elevation.max_hours is now "
                     f"{policy.elevation.max_hours:g}: ask again"
                 )
-            _decide(uow, elevation, who, reason)
-            _audit(uow, who.actor, "elevation.approved", elevation, reason)
-            _activate(uow, elevation, person, policy, self.ctx, who.actor)
+            steps.decide(uow, elevation, who, reason)
+            steps.audit(uow, who.actor, "elevation.approved", elevation, reason)
+            steps.activate(uow, elevation, person, policy, self.ctx, who.actor)
             view = elevation_view(elevation)
             uow.commit()
             return view
@@ -156,15 +158,15 @@ class Elevations:
         with self.uow_factory() as uow:
             elevation = self._decidable(uow, elevation_id, who, "rejects")
             if elevation.status is ElevationStatus.PENDING:
-                _decide(uow, elevation, who, reason)
+                steps.decide(uow, elevation, who, reason)
                 elevation.status = ElevationStatus.REJECTED
-                _audit(uow, who.actor, "elevation.rejected", elevation, reason)
+                steps.audit(uow, who.actor, "elevation.rejected", elevation, reason)
             elif elevation.ratification is Ratification.PENDING:
-                _ratify(uow, elevation, who, Ratification.REFUSED, reason)
+                steps.ratify(uow, elevation, who, Ratification.REFUSED, reason)
                 if elevation.status is ElevationStatus.ACTIVE:
-                    _finish(uow, elevation, policy, self.ctx, who.actor, reason)
+                    steps.finish(uow, elevation, policy, self.ctx, who.actor, reason)
                     elevation.status = ElevationStatus.REJECTED
-                _audit(uow, who.actor, "elevation.refused", elevation, reason)
+                steps.audit(uow, who.actor, "elevation.refused", elevation, reason)
             else:
                 raise ConflictError(
                     f"elevation {elevation_id} is {elevation.status}; only a pending "
@@ -182,8 +184,8 @@ class Elevations:
                 raise ConflictError(
                     f"elevation {elevation_id} has no break-glass use to ratify"
                 )
-            _ratify(uow, elevation, who, Ratification.RATIFIED, reason)
-            _audit(uow, who.actor, "elevation.ratified", elevation, reason)
+            steps.ratify(uow, elevation, who, Ratification.RATIFIED, reason)
+            steps.audit(uow, who.actor, "elevation.ratified", elevation, reason)
             view = elevation_view(elevation)
             uow.commit()
             return view
@@ -194,15 +196,15 @@ class Elevations:
         with self.uow_factory() as uow:
             elevation = self._get(uow, elevation_id, lock=True)
             if elevation.status is ElevationStatus.PENDING:
-                _decide(uow, elevation, who, reason)
+                steps.decide(uow, elevation, who, reason)
             elif elevation.status is ElevationStatus.ACTIVE:
-                _finish(uow, elevation, policy, self.ctx, who.actor, reason)
+                steps.finish(uow, elevation, policy, self.ctx, who.actor, reason)
             else:
                 raise ConflictError(f"elevation {elevation_id} is {elevation.status}")
             elevation.status = ElevationStatus.ENDED
             elevation.ended_at, elevation.ended_by = uow.clock.now(), who.actor
             elevation.end_reason = reason
-            _audit(uow, who.actor, "elevation.ended", elevation, reason)
+            steps.audit(uow, who.actor, "elevation.ended", elevation, reason)
             view = elevation_view(elevation)
             uow.commit()
             return view
@@ -257,7 +259,7 @@ def expired(uow: UnitOfWork, grant: Grant, actor: str) -> None:
     elevation.status = ElevationStatus.EXPIRED
     elevation.ended_at = elevation.updated_at = uow.clock.now()
     elevation.ended_by = actor
-    _audit(uow, actor, "elevation.expired", elevation, "its time is up (8.18)")
+    steps.audit(uow, actor, "elevation.expired", elevation, "its time is up (8.18)")
 
 
 def escalate_unratified(
@@ -274,7 +276,7 @@ def escalate_unratified(
                 continue
             elevation.escalations += 1
             elevation.last_escalated_at = elevation.updated_at = now
-            _audit(
+            steps.audit(
                 uow,
                 "scheduler",
                 "elevation.escalated",
@@ -286,125 +288,3 @@ def escalate_unratified(
             escalated += 1
         uow.commit()
     return escalated
-
-
-def _activate(
-    uow: UnitOfWork,
-    elevation: Elevation,
-    person: Person,
-    policy: Policy,
-    ctx: LifecycleContext,
-    actor: str,
-) -> None:
-    """Write the time-boxed grant and queue the group addition (ELEVATED)."""
-    now = uow.clock.now()
-    held = effective_entitlements(uow.grants.active_for_person(_id(person)), now)
-    grant = Grant(
-        person_id=_id(person),
-        entitlement_ref=elevation.entitlement_ref,
-        source=GrantSource.ELEVATION,
-        granted_at=now,
-        reason=elevation.reason,
-        source_ref=str(elevation.id),
-        expires_at=now + elevation.duration,
-    )
-    uow.grants.add(grant)
-    uow.flush()
-    elevation.status, elevation.grant_id = ElevationStatus.ACTIVE, grant.id
-    elevation.starts_at, elevation.expires_at = now, grant.expires_at
-    elevation.updated_at = now
-    uow.record(
-        actor,
-        "grant.added",
-        f"person:{person.employee_id}",
-        after={
-            "entitlement": grant.entitlement_ref,
-            "source": "elevation",
-            "elevation": elevation.id,
-            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
-        },
-        reason=f"elevation {elevation.id}: {elevation.reason}",
-    )
-    provisioner = Provisioner(
-        uow, policy, ctx.systems, actor=actor, cause=f"elevation:{elevation.id}"
-    )
-    provisioner.sync_memberships(
-        person,
-        set(held),
-        set(held) | {grant.entitlement_ref},
-        priority=Priority.ELEVATED,
-    )
-
-
-def _finish(
-    uow: UnitOfWork,
-    elevation: Elevation,
-    policy: Policy,
-    ctx: LifecycleContext,
-    actor: str,
-    why: str,
-) -> None:
-    """End the grant now and queue the group removal (ELEVATED)."""
-    grant = uow.grants.get(elevation.grant_id or 0)
-    person = uow.persons.get(elevation.person_id)
-    if grant is None or person is None or grant.status is not GrantStatus.ACTIVE:
-        return  # already removed (by the expiry job, or the person left)
-    provisioner = Provisioner(
-        uow, policy, ctx.systems, actor=actor, cause=f"elevation:{elevation.id}:end"
-    )
-    # What the system holds now: every active grant, one past its end but
-    # not yet removed by the expiry job included.
-    before = {g.entitlement_ref for g in uow.grants.active_for_person(_id(person))}
-    provisioner.remove_grant(person, grant, f"elevation {elevation.id} ended: {why}")
-    uow.flush()
-    provisioner.sync_memberships(
-        person, before, provisioner.held_refs(person), priority=Priority.ELEVATED
-    )
-
-
-def _decide(uow: UnitOfWork, elevation: Elevation, who: Principal, reason: str) -> None:
-    elevation.decided_by, elevation.decided_by_employee_id = who.actor, who.employee_id
-    elevation.decided_at = elevation.updated_at = uow.clock.now()
-    elevation.decision_reason = reason
-
-
-def _ratify(
-    uow: UnitOfWork,
-    elevation: Elevation,
-    who: Principal,
-    outcome: Ratification,
-    reason: str,
-) -> None:
-    elevation.ratification, elevation.ratified_by = outcome, who.actor
-    elevation.ratified_at = elevation.updated_at = uow.clock.now()
-    elevation.ratification_reason = reason
-
-
-def _audit(
-    uow: UnitOfWork, actor: str, action: str, elevation: Elevation, reason: str
-) -> None:
-    uow.record(
-        actor,
-        action,
-        f"elevation:{elevation.id}",
-        after={
-            "employee_id": elevation.employee_id,
-            "entitlement": elevation.entitlement_ref,
-            "kind": str(elevation.kind),
-            "status": str(elevation.status),
-            "hours": elevation.duration_minutes / 60,
-            "expires_at": elevation.expires_at.isoformat()
-            if elevation.expires_at
-            else None,
-            "ratification": str(elevation.ratification)
-            if elevation.ratification
-            else None,
-        },
-        reason=reason,
-    )
-
-
-def _id(person: Person) -> int:
-    if person.id is None:
-        raise RuntimeError("a stored person has an id")
-    return person.id
