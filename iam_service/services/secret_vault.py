@@ -19,7 +19,7 @@ Two stores implement the same ``SecretStore`` protocol:
 associated data so a row cannot be swapped for another) and
 ``adapters.vault_kv.VaultKvSecretStore`` (HashiCorp Vault KV v2 through
 ``hvac``; our database then holds no ciphertext at all). See
-``docs/decisions/0016-rotation-and-secret-handling.md``.
+``docs/decisions/0025-rotation-and-secret-handling.md``.
 """
 
 from __future__ import annotations
