@@ -31,7 +31,7 @@ from tests.support.privileged import (
     recipient,
 )
 from tests.support.scim_server import ScimTenant
-from tests.support.service import build
+from tests.support.service import build, drain
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 
@@ -135,3 +135,22 @@ def _session(uow: UnitOfWork, employee_id: str) -> int:
     uow.commit()
     [live] = uow.console_sessions.live_for_employee(employee_id)
     return live.id or 0
+
+
+def test_an_entra_admins_password_rotates_through_graph(
+    cloud: Container, graph_server: GraphServer, entra_connector: EntraConnector
+) -> None:
+    person(cloud, "E0410")
+    admin = entra_connector.create_account(_spec("radmin"), Secret("Dummy-Passw0rd!1"))
+    graph_server.directory.add_role(
+        "Global Administrator", GLOBAL_ADMIN, [admin.native_id]
+    )
+    cloud.privileged.discovery.discover("entra", actor="test")
+    [account] = cloud.privileged.inventory.accounts()
+    view = cloud.privileged.handovers.rotate_account(
+        account["id"], RotationCreate(recipient_employee_id="E0410"), OFFICER
+    )
+    drain(cloud)
+    [rotation] = cloud.privileged.handovers.view(view["id"])["rotations"]
+    # Graph has no test sign-in: the reset is verified as accepted by Graph.
+    assert (rotation["state"], rotation["checks"]) == ("verified", ["accepted"])
