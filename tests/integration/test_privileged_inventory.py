@@ -30,6 +30,7 @@ from iam_service.domain.privileged import (
     ManualAccountCreate,
     OwnerKind,
     OwnerUpdate,
+    RotationCreate,
 )
 from iam_service.domain.security import Role
 from iam_service.services import privileged_jobs
@@ -387,3 +388,27 @@ def test_the_migration_creates_the_tables_as_mapped(database: TestDatabase) -> N
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_a_second_rotation_proves_the_first_password_no_longer_binds(
+    container: Container, fake_ad: FakeConnector
+) -> None:
+    person(container, "E0160")
+    ref = admin_account(fake_ad, "adm-h", OLD)
+    account_id = int(str(_discovered(container, "adm-h")["id"]))
+    body = RotationCreate(recipient_employee_id="E0160")
+    first = container.privileged.handovers.rotate_account(account_id, body, OFFICER)
+    drain(container)
+    fake_ad.set_enabled(ref, False)  # a disabled account: proved by pwdLastSet
+    second = container.privileged.handovers.rotate_account(account_id, body, OFFICER)
+    drain(container)
+    fake_ad.set_enabled(ref, True)
+    [old] = container.privileged.handovers.view(first["id"])["rotations"]
+    [new] = container.privileged.handovers.view(second["id"])["rotations"]
+    assert old["state"] == "superseded" and not old["collectable"]
+    assert new["checks"] == ["last_change_moved"]
+    assert container.privileged.store.get(f"rotation-{old['id']}") is None
+    third = container.privileged.handovers.rotate_account(account_id, body, OFFICER)
+    drain(container)
+    [newest] = container.privileged.handovers.view(third["id"])["rotations"]
+    assert newest["checks"] == ["new_binds", "old_refused", "last_change_moved"]
