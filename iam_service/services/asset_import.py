@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from iam_service.domain.assets import AssetCreate, normalise_key
-from iam_service.services.asset_register import add_asset, asset_view
+from iam_service.services.asset_records import add_asset, asset_view
 from iam_service.services.errors import ServiceError
 from iam_service.services.unit_of_work import UnitOfWorkFactory
 

@@ -24,8 +24,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from iam_service.domain.assets import (
-    Asset,
-    AssetAssignment,
     AssetCondition,
     AssetCreate,
     AssetRuleError,
@@ -36,10 +34,20 @@ from iam_service.domain.assets import (
     normalise_key,
 )
 from iam_service.domain.hr import EMPLOYEE_ID_PATTERN
-from iam_service.domain.model import Person, PersonStatus
 from iam_service.domain.offboarding import CaseRuleError
-from iam_service.services.errors import ConflictError, NotFoundError
-from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from iam_service.services.asset_records import (
+    active_person,
+    add_asset,
+    asset_target,
+    asset_view,
+    find_asset,
+    find_person,
+    hand_out,
+    take_back,
+    unique,
+)
+from iam_service.services.errors import ConflictError
+from iam_service.services.unit_of_work import UnitOfWorkFactory
 
 
 class AssetReturn(BaseModel):
@@ -62,10 +70,6 @@ class AssetMove(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-def asset_target(asset: Asset) -> str:
-    return f"asset:{asset.tag}"
-
-
 class AssetRegister:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self.uow_factory = uow_factory
@@ -83,7 +87,7 @@ class AssetRegister:
         with self.uow_factory() as uow:
             holder_id = None
             if holder is not None:
-                holder_id = _person(uow, holder).id
+                holder_id = find_person(uow, holder).id
             found = uow.assets.find(
                 asset_type=asset_type,
                 states=[state] if state else None,
@@ -95,7 +99,7 @@ class AssetRegister:
 
     def detail(self, tag: str) -> dict[str, Any]:
         with self.uow_factory() as uow:
-            asset = _asset(uow, tag)
+            asset = find_asset(uow, tag)
             history = []
             for h in uow.assets.history(asset.id or 0):
                 person = uow.persons.get(h.person_id)
@@ -124,17 +128,17 @@ class AssetRegister:
 
     def update(self, tag: str, body: AssetUpdate, actor: str) -> dict[str, Any]:
         with self.uow_factory() as uow:
-            asset = _asset(uow, tag, lock=True)
+            asset = find_asset(uow, tag, lock=True)
             before = asset.snapshot()
             if body.card_number is not None and (
                 asset.asset_type.value != "security_card"
             ):
                 raise ConflictError("only a security card has a card number")
             if body.serial is not None:
-                _unique(uow, serial=body.serial, tag=None, card=None, not_id=asset.id)
+                unique(uow, serial=body.serial, tag=None, card=None, not_id=asset.id)
                 asset.serial = normalise_key(body.serial)
             if body.card_number is not None:
-                _unique(
+                unique(
                     uow, serial=None, tag=None, card=body.card_number, not_id=asset.id
                 )
                 asset.card_number = body.card_number
@@ -157,21 +161,21 @@ class AssetRegister:
         self, tag: str, employee_id: str, actor: str, note: str = ""
     ) -> dict[str, Any]:
         with self.uow_factory() as uow:
-            asset = _asset(uow, tag, lock=True)
-            person = _active_person(uow, employee_id)
+            asset = find_asset(uow, tag, lock=True)
+            person = active_person(uow, employee_id)
             if asset.state not in (AssetState.SPARE, AssetState.RETURNED):
                 raise ConflictError(
                     f"asset {asset.tag} is {asset.state}; only a spare or returned "
                     "asset can be assigned"
                 )
-            _hand_out(uow, asset, person, actor, note)
+            hand_out(uow, asset, person, actor, note)
             uow.commit()
             return asset_view(uow, asset)
 
     def return_asset(self, tag: str, body: AssetReturn, actor: str) -> dict[str, Any]:
         with self.uow_factory() as uow:
-            asset = _asset(uow, tag, lock=True)
-            person = _person(uow, body.employee_id)
+            asset = find_asset(uow, tag, lock=True)
+            person = find_person(uow, body.employee_id)
             if asset.state is not AssetState.IN_USE or asset.holder_id != person.id:
                 raise ConflictError(
                     f"{person.display_name} ({person.employee_id}) does not hold "
@@ -200,7 +204,7 @@ class AssetRegister:
 
     def change_state(self, tag: str, body: AssetMove, actor: str) -> dict[str, Any]:
         with self.uow_factory() as uow:
-            asset = _asset(uow, tag, lock=True)
+            asset = find_asset(uow, tag, lock=True)
             if asset.state is AssetState.IN_USE or body.state is AssetState.IN_USE:
                 raise ConflictError(
                     f"asset {asset.tag}: an asset in use is returned, or written "
@@ -222,173 +226,3 @@ class AssetRegister:
             )
             uow.commit()
             return asset_view(uow, asset)
-
-
-# -- shared with the CSV import and the offboarding case --------------------
-def add_asset(uow: UnitOfWork, body: AssetCreate, actor: str) -> Asset:
-    """Register one asset (and its first holder) in ``uow``."""
-    _unique(uow, tag=body.tag, serial=body.serial, card=body.card_number, not_id=None)
-    holder = (
-        _active_person(uow, body.holder_employee_id)
-        if body.holder_employee_id
-        else None
-    )
-    now = uow.clock.now()
-    asset = Asset(
-        asset_type=body.asset_type,
-        tag=normalise_key(body.tag),
-        description=body.description,
-        serial=normalise_key(body.serial) if body.serial else None,
-        card_number=body.card_number,
-        state=AssetState.SPARE if holder else (body.state or AssetState.SPARE),
-        note=body.note,
-        registered_at=now,
-        registered_by=actor,
-        updated_at=now,
-    )
-    uow.assets.add(asset)
-    uow.flush()
-    uow.record(actor, "asset.registered", asset_target(asset), after=asset.snapshot())
-    if holder is not None:
-        _hand_out(uow, asset, holder, actor, "registered with this holder")
-    return asset
-
-
-def take_back(
-    uow: UnitOfWork,
-    asset: Asset,
-    actor: str,
-    outcome: AssignmentEnd,
-    condition: AssetCondition | None,
-    received_by: str | None,
-    note: str,
-) -> None:
-    """End the current holder's assignment: returned, lost or written off."""
-    state = {
-        AssignmentEnd.RETURNED: AssetState.RETURNED,
-        AssignmentEnd.LOST: AssetState.LOST,
-        AssignmentEnd.WRITTEN_OFF: AssetState.DISPOSED,
-    }[outcome]
-    now = uow.clock.now()
-    before = asset.snapshot()
-    holder = uow.persons.get(asset.holder_id) if asset.holder_id else None
-    assignment = uow.assets.current_assignment(asset.id or 0)
-    if assignment is not None:
-        assignment.ended_at, assignment.ended_by = now, actor
-        assignment.outcome, assignment.condition = outcome, condition
-        assignment.received_by, assignment.note = received_by, note
-    asset.move_to(state)
-    asset.updated_at = now
-    uow.record(
-        actor,
-        f"asset.{outcome}",
-        asset_target(asset),
-        before=before | {"holder": holder.employee_id if holder else None},
-        after=asset.snapshot()
-        | {
-            "condition": str(condition) if condition else None,
-            "received_by": received_by,
-        },
-        reason=note,
-    )
-
-
-def _hand_out(
-    uow: UnitOfWork, asset: Asset, person: Person, actor: str, note: str
-) -> None:
-    now = uow.clock.now()
-    before = asset.snapshot()
-    asset.move_to(AssetState.IN_USE)
-    asset.holder_id, asset.updated_at = person.id, now
-    uow.assets.add_assignment(
-        AssetAssignment(
-            asset_id=asset.id or 0,
-            person_id=person.id or 0,
-            assigned_at=now,
-            assigned_by=actor,
-            note=note,
-        )
-    )
-    uow.record(
-        actor,
-        "asset.assigned",
-        asset_target(asset),
-        before=before,
-        after=asset.snapshot() | {"holder": person.employee_id},
-        reason=note,
-    )
-
-
-def _unique(
-    uow: UnitOfWork,
-    *,
-    tag: str | None,
-    serial: str | None,
-    card: str | None,
-    not_id: int | None,
-) -> None:
-    checks = (
-        ("tag", tag, uow.assets.by_tag),
-        ("serial", serial, uow.assets.by_serial),
-        ("card_number", card, uow.assets.by_card_number),
-    )
-    for name, value, lookup in checks:
-        if value is None:
-            continue
-        found = lookup(value)
-        if found is not None and found.id != not_id:
-            label = name.replace("_", " ")
-            shown = value if name == "card_number" else normalise_key(value)
-            raise ConflictError(
-                f"{label} {shown} is already registered (asset {found.tag})",
-                field=name,
-            )
-
-
-def _asset(uow: UnitOfWork, tag: str, *, lock: bool = False) -> Asset:
-    asset = uow.assets.by_tag(tag, lock=lock)
-    if asset is None:
-        raise NotFoundError(f"no asset with tag {tag}")
-    return asset
-
-
-def _person(uow: UnitOfWork, employee_id: str) -> Person:
-    person = uow.persons.by_employee_id(employee_id)
-    if person is None:
-        raise NotFoundError(f"no person with employee id {employee_id}")
-    return person
-
-
-def _active_person(uow: UnitOfWork, employee_id: str) -> Person:
-    person = _person(uow, employee_id)
-    if person.status is PersonStatus.TERMINATED:
-        raise ConflictError(
-            f"{employee_id} is terminated; assets are not handed to leavers",
-            field="holder_employee_id",
-        )
-    return person
-
-
-def asset_view(uow: UnitOfWork, asset: Asset) -> dict[str, Any]:
-    holder = uow.persons.get(asset.holder_id) if asset.holder_id else None
-    return {
-        "tag": asset.tag,
-        "type": str(asset.asset_type),
-        "serial": asset.serial,
-        "card_number": asset.card_number,
-        "description": asset.description,
-        "state": str(asset.state),
-        "holder": {
-            "employee_id": holder.employee_id,
-            "name": holder.display_name,
-            "department": holder.department_code,
-            "status": str(holder.status),
-        }
-        if holder
-        else None,
-        "note": asset.note,
-        "registered_at": asset.registered_at.isoformat()
-        if asset.registered_at
-        else None,
-        "updated_at": asset.updated_at.isoformat() if asset.updated_at else None,
-    }

@@ -17,12 +17,14 @@ from iam_service.domain.assets import AssetType
 from iam_service.domain.model import AccountStatus, Person
 from iam_service.domain.offboarding import (
     UNRESOLVED,
-    AccountProgress,
     CaseItem,
     CaseStatus,
     ItemKind,
     OffboardingCase,
     OffboardingPolicy,
+)
+from iam_service.domain.offboarding_progress import (
+    AccountProgress,
 )
 from iam_service.domain.operations import OperationKind, OperationStatus
 from iam_service.services.custodians import CustodianLookup

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from iam_service.domain.assets import AssetCondition, AssetState, AssignmentEnd
+from iam_service.domain.assets import AssetState, AssignmentEnd
 from iam_service.domain.offboarding import (
     ApprovalRefused,
     CaseItem,
@@ -36,11 +34,12 @@ from iam_service.domain.offboarding import (
     ItemKind,
     ItemStatus,
     OffboardingCase,
-    Resolution,
     WriteOffKind,
+)
+from iam_service.domain.offboarding_progress import (
     outstanding_for_close,
 )
-from iam_service.services.asset_register import take_back
+from iam_service.services.asset_records import take_back
 from iam_service.services.auth import Principal
 from iam_service.services.errors import ConflictError, Forbidden, NotFoundError
 from iam_service.services.lifecycle import LifecycleContext
@@ -49,45 +48,15 @@ from iam_service.services.offboarding import (
     all_disabled_at,
     case_target,
 )
+from iam_service.services.offboarding_bodies import (
+    CloseBody,
+    CompleteBody,
+    ReturnBody,
+    WaiveBody,
+    WriteOffBody,
+)
 from iam_service.services.offboarding_views import case_detail, case_summary
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ReturnBody(_Body):
-    condition: AssetCondition
-    received_by: str = Field(min_length=1, max_length=200)
-    note: str = Field(default="", max_length=1000)
-
-
-class WriteOffBody(_Body):
-    kind: WriteOffKind
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class DecisionBody(_Body):
-    note: str = Field(default="", max_length=2000)
-
-
-class RejectBody(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class CompleteBody(_Body):
-    resolution: Resolution
-    note: str = Field(default="", max_length=2000)
-    received_by: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class WaiveBody(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class CloseBody(_Body):
-    note: str = Field(default="", max_length=2000)
 
 
 class CaseOutstanding(ConflictError):

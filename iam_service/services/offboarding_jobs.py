@@ -30,6 +30,8 @@ from iam_service.domain.offboarding import (
     CaseStatus,
     EscalationLevel,
     OffboardingCase,
+)
+from iam_service.domain.offboarding_progress import (
     Outstanding,
     levels_due,
     outstanding_for_close,

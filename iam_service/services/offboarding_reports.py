@@ -24,6 +24,8 @@ from iam_service.domain.offboarding import (
     ItemKind,
     ItemStatus,
     OffboardingCase,
+)
+from iam_service.domain.offboarding_progress import (
     outstanding_for_close,
 )
 from iam_service.services.errors import NotFoundError

@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from iam_service.domain.offboarding import (
-    AccountProgress,
     CaseItem,
     OffboardingCase,
+)
+from iam_service.domain.offboarding_progress import (
+    AccountProgress,
     outstanding_for_close,
 )
 from iam_service.domain.operations import OperationStatus

@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from iam_service.bootstrap import Container
 from iam_service.domain.assets import AssetCreate
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.operations import OperationStatus
@@ -46,7 +48,7 @@ def _serve(env: dict[str, str], port: int, log: Path, *extra: str) -> Any:
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
                 return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still busy
             time.sleep(0.2)
     process.kill()
     raise AssertionError(f"iamctl serve did not start:\n{log.read_text()}")
@@ -66,13 +68,21 @@ def _ad_enabled(dc: SambaDc, target: AdTarget, employee_id: str) -> tuple[bool, 
         connection.unbind()
 
 
+@pytest.fixture
+def setup(database: TestDatabase, ad_target: AdTarget) -> Iterator[Container]:
+    """The test's own view of the store (and of AD) beside the processes."""
+    container = ad_container(database, ad_target)
+    yield container
+    container.close()
+
+
 def test_a_termination_survives_the_service_being_killed_after_its_202(
+    setup: Container,
     database: TestDatabase,
     ad_target: AdTarget,
     samba_dc: SambaDc,
     tmp_path: Path,
 ) -> None:
-    setup = ad_container(database, ad_target)
     person = f"K{ad_target.sandbox.tag[:6]}"
     setup.hr_intake.submit(
         HrEvent.model_validate(hire(person, given_name="Crash", family_name=person)),
@@ -126,4 +136,3 @@ def test_a_termination_survives_the_service_being_killed_after_its_202(
     assert detail["status"] == "open"
     assert [a["state"] for a in detail["accounts"]] == ["disabled"]
     assert [o["kind"] for o in detail["outstanding"]] == ["asset_return"]
-    setup.close()

@@ -18,7 +18,6 @@ from iam_service.domain.assets import (
 )
 from iam_service.domain.model import AccountStatus
 from iam_service.domain.offboarding import (
-    AccountProgress,
     ApprovalRefused,
     CaseItem,
     CaseRuleError,
@@ -30,6 +29,9 @@ from iam_service.domain.offboarding import (
     OffboardingPolicy,
     Resolution,
     WriteOffKind,
+)
+from iam_service.domain.offboarding_progress import (
+    AccountProgress,
     levels_due,
     outstanding_for_close,
 )

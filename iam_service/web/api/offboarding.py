@@ -20,7 +20,7 @@ from iam_service.domain.hr import EMPLOYEE_ID_PATTERN
 from iam_service.domain.offboarding import CaseStatus
 from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
-from iam_service.services.offboarding_cases import (
+from iam_service.services.offboarding_bodies import (
     CloseBody,
     CompleteBody,
     DecisionBody,

@@ -15,7 +15,7 @@ from iam_service.bootstrap import Container
 from iam_service.domain.assets import AssetCondition
 from iam_service.domain.offboarding import CaseStatus, Resolution, WriteOffKind
 from iam_service.domain.security import Role
-from iam_service.services.offboarding_cases import (
+from iam_service.services.offboarding_bodies import (
     CloseBody,
     CompleteBody,
     ReturnBody,
