@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from connectors.base import Capability
 from iam_service.domain.model import Person
+from iam_service.domain.offboarding import ItemKind, ItemStatus, Resolution
 from iam_service.domain.operations import Operation, OperationKind, Priority
 from iam_service.domain.policy import Policy
 from iam_service.domain.privileged import (
@@ -215,3 +216,39 @@ class PrivilegedHooks:
                 actor=actor,
                 cause=cause,
             )
+
+
+def tick_off_case_items(uow: UnitOfWork, handover: Handover) -> int:
+    """A finished handover of a leaver (5.18): the offboarding case's
+    custodian-handover items of its accounts are done, received by the
+    successor. Returns how many were ticked off."""
+    outgoing = uow.persons.by_employee_id(handover.outgoing_employee_id or "")
+    if outgoing is None or outgoing.id is None or not handover.successor_employee_id:
+        return 0
+    refs = {
+        f"privileged:{r.account_id}" for r in uow.handovers.rotations(handover.id or 0)
+    }
+    done = 0
+    for case in uow.offboarding.for_person(outgoing.id):
+        for item in uow.offboarding.items(case.id or 0):
+            if (
+                item.kind is ItemKind.CUSTODIAN_HANDOVER
+                and item.status is ItemStatus.OPEN
+                and item.reference in refs
+            ):
+                item.complete(
+                    Resolution.HANDED_OVER,
+                    "system:handover",
+                    uow.clock.now(),
+                    note=f"handover {handover.id}: password changed and collected",
+                    received_by=handover.successor_employee_id,
+                )
+                uow.record(
+                    "system:handover",
+                    "offboarding.item_done",
+                    f"offboarding_case:{case.id}",
+                    after={"item": item.id, "reference": item.reference},
+                    reason=handover_target(handover),
+                )
+                done += 1
+    return done

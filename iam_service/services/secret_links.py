@@ -33,6 +33,7 @@ from iam_service.domain.privileged import (
 )
 from iam_service.services.auth import Principal
 from iam_service.services.errors import ConflictError, Forbidden, NotFoundError
+from iam_service.services.handover import tick_off_case_items
 from iam_service.services.privileged_inventory import require_account, target
 from iam_service.services.rotation_step import new_password
 from iam_service.services.rotation_views import finished, rotation_state, rotation_view
@@ -225,6 +226,7 @@ def _close_if_done(uow: UnitOfWork, rotation: Rotation) -> None:
     states = [rotation_state(uow, r) for r in uow.handovers.rotations(handover.id or 0)]
     if all(finished(s) for s in states):
         handover.status, handover.finished_at = HandoverStatus.DONE, uow.clock.now()
+        tick_off_case_items(uow, handover)
         uow.record(
             "system",
             "privileged.handover_done",

@@ -6,7 +6,6 @@ the one-time link, set by hand and confirmed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 
@@ -15,12 +14,9 @@ from connectors.entra import EntraConnector
 from connectors.scim import ScimConnector
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
-from iam_service.domain.console import SessionKind, SessionLimits
 from iam_service.domain.privileged import ManualAccountCreate, RotationCreate
-from iam_service.services.console_sessions import Client, SignedIn, open_session
 from iam_service.services.errors import ConflictError
 from iam_service.services.secret_vault import Gone
-from iam_service.services.unit_of_work import UnitOfWork
 from tests.support.db import TestDatabase
 from tests.support.graph_server import GraphServer
 from tests.support.privileged import (
@@ -29,6 +25,7 @@ from tests.support.privileged import (
     manual_system,
     person,
     recipient,
+    signed_in_now,
 )
 from tests.support.scim_server import ScimTenant
 from tests.support.service import build, drain
@@ -113,7 +110,7 @@ def test_a_manual_systems_password_is_generated_shown_once_and_confirmed(
         container.privileged.links.confirm(rotation["id"], who)
     token = container.privileged.links.issue(rotation["id"], who)
     with container.uow() as uow:  # a fresh sign-in, as the console has it
-        session_id = _session(uow, "E0400")
+        session_id = signed_in_now(uow, "E0400")
     _, secret = container.privileged.links.reveal(token, who, session_id)
     assert len(secret.reveal()) >= 8
     with pytest.raises(Gone):
@@ -122,19 +119,6 @@ def test_a_manual_systems_password_is_generated_shown_once_and_confirmed(
     assert done["state"] == "done"
     assert container.privileged.handovers.view(view["id"])["status"] == "done"
     assert container.privileged.inventory.account(account["id"])["last_rotated_at"]
-
-
-def _session(uow: UnitOfWork, employee_id: str) -> int:
-    """A console session opened now (a sign-in) for ``employee_id``."""
-    open_session(
-        uow,
-        SignedIn(SessionKind.SSO, employee_id, employee_id, employee_id=employee_id),
-        Client("127.0.0.1"),
-        SessionLimits(timedelta(minutes=30), timedelta(hours=10)),
-    )
-    uow.commit()
-    [live] = uow.console_sessions.live_for_employee(employee_id)
-    return live.id or 0
 
 
 def test_an_entra_admins_password_rotates_through_graph(

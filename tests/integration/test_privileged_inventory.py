@@ -44,6 +44,7 @@ from tests.support.privileged import (
     move,
     person,
     recipient,
+    signed_in_now,
     terminate,
 )
 from tests.support.service import build, drain
@@ -260,12 +261,21 @@ def test_a_custodian_who_leaves_starts_a_handover_and_the_case_lists_it(
     )
     assert view["rotations"][0]["recipient"] == "E0131"
     assert view["rotations"][0]["collectable"]
-    assert (
-        container.privileged.inventory.account(account_id)["flags"].count(
-            "custodian_left"
-        )
-        == 0
-    )
+    flags = container.privileged.inventory.account(account_id)["flags"]
+    assert "custodian_left" not in flags
+    # Once collected, the offboarding case's handover item is done (5.18).
+    who = recipient("E0131")
+    token = container.privileged.links.issue(view["rotations"][0]["id"], who)
+    with container.uow() as uow:
+        session_id = signed_in_now(uow, "E0131")
+    container.privileged.links.reveal(token, who, session_id)
+    with container.uow() as uow:
+        [item] = [
+            i
+            for i in uow.offboarding.items(case.id or 0)
+            if i.kind == "custodian_handover"
+        ]
+    assert (item.status, item.received_by) == ("done", "E0131")
 
 
 def test_moving_out_of_an_admin_position_hands_over(

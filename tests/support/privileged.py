@@ -5,6 +5,7 @@ a test group privileged. Dummy data only (8.33)."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -12,11 +13,14 @@ import yaml
 from connectors.base import AccountRef, AccountSpec, Secret
 from connectors.fake import FakeConnector
 from iam_service.bootstrap import Container
+from iam_service.domain.console import SessionKind, SessionLimits
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.model import Classification
 from iam_service.domain.register import SystemRegistration
 from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
+from iam_service.services.console_sessions import Client, SignedIn, open_session
+from iam_service.services.unit_of_work import UnitOfWork
 from iam_service.settings import REPO_ROOT
 from tests.support.service import ALL_MET, TEST_APPROVER, TEST_REQUESTER, event, hire
 
@@ -112,3 +116,17 @@ def policy_marking_privileged(directory: Path, groups: list[str]) -> Path:
         )
     path.write_text(yaml.safe_dump(catalogue, allow_unicode=True), encoding="utf-8")
     return directory
+
+
+def signed_in_now(uow: UnitOfWork, employee_id: str) -> int:
+    """A console session opened now (a fresh sign-in) for ``employee_id``;
+    commits. Returns its id, as ``ConsoleUser.session_id`` has it."""
+    open_session(
+        uow,
+        SignedIn(SessionKind.SSO, employee_id, employee_id, employee_id=employee_id),
+        Client("127.0.0.1"),
+        SessionLimits(timedelta(minutes=30), timedelta(hours=10)),
+    )
+    uow.commit()
+    live = uow.console_sessions.live_for_employee(employee_id)
+    return max(s.id or 0 for s in live)
