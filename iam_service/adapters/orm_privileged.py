@@ -261,6 +261,15 @@ class HandoverRepository:
             .order_by(privileged_rotations.c.id)
         ).all()
 
+    def awaiting_recipient(self, account_ids: Iterable[int]) -> set[int]:
+        """Accounts with a rotation that waits for a successor to be named."""
+        r = privileged_rotations
+        query = select(r.c.account_id).where(
+            r.c.account_id.in_(list(account_ids)),
+            r.c.recipient_employee_id.is_(None),
+        )
+        return set(self.session.scalars(query))
+
     def by_link(self, token_hash: str, *, lock: bool = False) -> Rotation | None:
         query = select(Rotation).where(
             privileged_rotations.c.link_token_hash == token_hash

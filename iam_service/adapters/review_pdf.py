@@ -33,10 +33,6 @@ FONT_DIRS = (
     Path("/usr/share/fonts/noto-cjk"),
     Path("/usr/share/fonts/google-noto-cjk"),
 )
-# Above this many items the PDF lists the decisions that matter (revokes,
-# escalations, comments, recommendations) and counts the plain keeps; the
-# CSV, sealed the same way, lists every item.
-FULL_LISTING_LIMIT = 5000
 
 
 class FontMissing(RuntimeError):
@@ -239,15 +235,13 @@ def _reviewers(pdf: _Report) -> None:
 
 
 def _decisions(pdf: _Report) -> None:
-    lang, items = pdf.lang, pdf.data.items
-    full = len(items) <= FULL_LISTING_LIMIT
-    shown = items if full else [i for i in items if _notable(i)]
+    lang, shown = pdf.lang, pdf.data.items
     pdf.ln(4)
     pdf.heading(label(lang, "decisions"))
-    if not full:
+    if not pdf.data.listed_all:
+        total = pdf.data.campaign["items_total"]
         pdf.para(
-            5,
-            label(lang, "listing_limited").format(shown=len(shown), total=len(items)),
+            5, label(lang, "listing_limited").format(shown=len(shown), total=total)
         )
         pdf.ln(2)
     pdf.grid(
@@ -341,15 +335,6 @@ def _escalations(pdf: _Report) -> None:
 
 def _reviewer(lang: str, review: dict[str, Any]) -> str:
     return str(review["reviewer"] or label(lang, "security_officer"))
-
-
-def _notable(item: dict[str, Any]) -> bool:
-    return bool(
-        str(item["decision"]) != "keep"
-        or item["escalated"]
-        or item["comment"]
-        or item["recommendations"]
-    )
 
 
 def _when(value: datetime | str | None, *, date_only: bool = False) -> str:

@@ -51,6 +51,7 @@ class Flag(enum.StrEnum):
     CUSTODIAN_LEFT = "custodian_left"  # 5.18: hand over and rotate
     POSSIBLY_STALE = "possibly_stale"  # AD adminCount=1, no privileged group
     ROTATION_DUE = "rotation_due"
+    SUCCESSOR_NEEDED = "successor_needed"  # 5.18: rotated, nobody named yet
 
 
 class HandoverTrigger(enum.StrEnum):
@@ -275,6 +276,7 @@ def flags(
     last_rotated_at: datetime | None,
     rotation_period: timedelta | None,
     now: datetime,
+    successor_needed: bool = False,
 ) -> list[Flag]:
     """What is wrong with ``account`` now; empty when nothing is."""
     found: list[Flag] = []
@@ -296,6 +298,8 @@ def flags(
         since = last_rotated_at or account.first_seen_at
         if since is None or now - since >= rotation_period:
             found.append(Flag.ROTATION_DUE)
+    if successor_needed:
+        found.append(Flag.SUCCESSOR_NEEDED)
     return found
 
 

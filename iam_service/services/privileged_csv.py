@@ -41,6 +41,7 @@ FLAG_JA: Mapping[str, str] = {
     "custodian_left": "管理者退職",
     "possibly_stale": "不要の可能性",
     "rotation_due": "パスワード変更期限",
+    "successor_needed": "後任者未指名",
 }
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

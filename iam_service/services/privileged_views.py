@@ -63,12 +63,14 @@ class InventoryViews:
         self.policy = policy
         self.people = {p.employee_id: p for p in uow.persons.all()}
         self.now = uow.clock.now()
+        self.waiting: set[int] = set()  # rotated, waiting for a successor
 
     def many(self, accounts: Sequence[PrivilegedAccount]) -> list[dict[str, Any]]:
         ids = [a.id or 0 for a in accounts]
         custodians = _by_account(self.uow.privileged.custodians(ids))
         approvals = _by_account(self.uow.privileged.approvals(ids))
         rotated = self.uow.handovers.last_rotated(ids)
+        self.waiting = self.uow.handovers.awaiting_recipient(ids)
         return [
             self.one(
                 a, custodians.get(a.id or 0, []), approvals.get(a.id or 0, []), rotated
@@ -94,6 +96,7 @@ class InventoryViews:
             last_rotated_at=last,
             rotation_period=self.policy.privileged.rotation_period(account.system_key),
             now=self.now,
+            successor_needed=account.id in self.waiting,
         )
         return {
             "id": account.id,

@@ -25,41 +25,26 @@ from iam_service.adapters import orm, review_queries
 from iam_service.adapters.orm_reviews import campaign_reviews, review_items
 from iam_service.adapters.review_pdf import render_pdf
 from iam_service.domain.review_rules import DIGEST_FIELDS, items_digest
-from iam_service.domain.reviews import Campaign, CampaignStatus, Progress
+from iam_service.domain.reviews import (
+    Campaign,
+    CampaignStatus,
+    ItemDecision,
+    Progress,
+)
 from iam_service.domain.security import Role
 from iam_service.services import audit_trail
 from iam_service.services.auth import Principal
 from iam_service.services.errors import Forbidden, NotFoundError
 from iam_service.services.review_close import CLOSED_ACTION
-from iam_service.services.review_views import campaign_view, entitlement_view
+from iam_service.services.review_csv import CSV_COLUMNS, cell, csv_values
+from iam_service.services.review_formats import campaign_view, entitlement_view
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 READERS = (Role.SECURITY_OFFICER, Role.AUDITOR)
-CSV_COLUMNS = (
-    ("item", "項目"),
-    ("review", "レビュー"),
-    ("reviewer", "レビュー担当者"),
-    ("department", "部門"),
-    ("employee_id", "社員番号"),
-    ("person", "氏名"),
-    ("entitlement", "権限"),
-    ("entitlement_ref", "権限ID"),
-    ("source", "付与元"),
-    ("granted_at", "付与日時"),
-    ("last_sign_in", "最終サインイン"),
-    ("recommendations", "推奨"),
-    ("decision", "判断"),
-    ("comment", "コメント"),
-    ("decided_by", "判断者"),
-    ("decided_at", "判断日時"),
-    ("escalated", "エスカレーション"),
-    ("applied", "適用"),
-    ("operation", "操作"),
-    ("verified_at", "検証日時"),
-    ("campaign", "キャンペーン"),
-    ("audit_seq", "監査記録番号"),
-    ("audit_hash", "監査記録ハッシュ"),
-)
+# Above this many items the PDF lists the decisions that matter (revokes,
+# escalations, comments, recommendations) and counts the plain keeps; the
+# CSV, sealed the same way, lists every item.
+FULL_LISTING_LIMIT = 5000
 
 
 @dataclass
@@ -85,6 +70,7 @@ class ReportData:
     integrity: Integrity
     reviews: list[dict[str, Any]]
     items: list[dict[str, Any]] = field(default_factory=list)
+    listed_all: bool = True  # False: only the notable items are in ``items``
     delegations: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -97,16 +83,22 @@ class ReviewReports:
         self.company = company
 
     def csv(self, campaign_id: int, who: Principal) -> str:
-        """Every item as CSV (UTF-8 with BOM, for Excel), sealed columns."""
-        data = self.data(campaign_id, who)
+        """Every item as CSV (UTF-8 with BOM, for Excel), sealed columns;
+        rows are streamed from the database, never all held at once."""
+        _readable(who)
         output = io.StringIO()
         output.write("\ufeff")
         writer = csv.writer(output, lineterminator="\r\n")
         writer.writerow([f"{ja} [{key}]" for key, ja in CSV_COLUMNS])
-        evidence = data.campaign["evidence"]
-        for row in data.items:
-            values = _csv_values(row, data.campaign["id"], evidence)
-            writer.writerow([_cell(values[key]) for key, _ in CSV_COLUMNS])
+        with self.uow_factory() as uow:
+            campaign = _campaign(uow, campaign_id)
+            evidence = {
+                "audit_seq": campaign.evidence_seq,
+                "audit_hash": campaign.evidence_hash,
+            }
+            for row in _items(uow, campaign, self.language):
+                values = csv_values(row, campaign_id, evidence)
+                writer.writerow([cell(values[key]) for key, _ in CSV_COLUMNS])
         return output.getvalue()
 
     def pdf(self, campaign_id: int, who: Principal) -> bytes:
@@ -136,12 +128,12 @@ class ReviewReports:
         }
 
     def data(self, campaign_id: int, who: Principal) -> ReportData:
-        if not who.has(*READERS):
-            raise Forbidden("the report is for the security officer and auditors")
+        """What the PDF shows. Up to ``FULL_LISTING_LIMIT`` items every one;
+        above it the notable ones (revoked, escalated, commented, flagged)."""
+        _readable(who)
         with self.uow_factory() as uow:
-            campaign = uow.campaigns.get(campaign_id)
-            if campaign is None:
-                raise NotFoundError(f"no review campaign {campaign_id}")
+            campaign = _campaign(uow, campaign_id)
+            listed_all = campaign.items_total <= FULL_LISTING_LIMIT
             reviews = list(uow.reviews.for_campaign(campaign_id))
             counts = review_queries.progress(
                 uow.session, "review_id", [r.id or 0 for r in reviews]
@@ -156,7 +148,10 @@ class ReviewReports:
                 generated_at=uow.clock.now(),
                 integrity=_integrity(uow, campaign),
                 reviews=[_review_row(r, counts.get(r.id or 0), names) for r in reviews],
-                items=list(_items(uow, campaign, self.language)),
+                items=list(
+                    _items(uow, campaign, self.language, notable_only=not listed_all)
+                ),
+                listed_all=listed_all,
                 delegations=[
                     {
                         "from": d.from_employee_id,
@@ -198,8 +193,20 @@ def _integrity(uow: UnitOfWork, campaign: Campaign) -> Integrity:
     )
 
 
+def _readable(who: Principal) -> None:
+    if not who.has(*READERS):
+        raise Forbidden("the report is for the security officer and auditors")
+
+
+def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
+    campaign = uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise NotFoundError(f"no review campaign {campaign_id}")
+    return campaign
+
+
 def _items(
-    uow: UnitOfWork, campaign: Campaign, language: str
+    uow: UnitOfWork, campaign: Campaign, language: str, *, notable_only: bool = False
 ) -> Iterator[dict[str, Any]]:
     t, p, o, r = review_items, orm.persons, orm.operations_table, campaign_reviews
     query = (
@@ -218,6 +225,14 @@ def _items(
         .where(t.c.campaign_id == campaign.id)
         .order_by(t.c.review_id, t.c.employee_id, t.c.entitlement_ref, t.c.id)
     )
+    if notable_only:
+        query = query.where(
+            (t.c.decision != ItemDecision.KEEP)
+            | t.c.decision.is_(None)
+            | t.c.escalated
+            | (t.c.comment != "")
+            | (t.c.recommendations != "")
+        )
     for row in uow.session.execute(query.execution_options(yield_per=5000)):
         values = dict(row._mapping)
         values["entitlement"] = entitlement_view(
@@ -254,51 +269,3 @@ def _review_row(
         "signed_off_by": review.signed_off_by,
         "progress": progress or Progress(),
     }
-
-
-def _csv_values(
-    row: Mapping[str, Any], campaign_id: int, evidence: Mapping[str, Any]
-) -> dict[str, Any]:
-    verified = (
-        row["operation_finished_at"]
-        if str(row["operation_status"]) == "succeeded"
-        else None
-    )
-    return {
-        "item": row["id"],
-        "review": row["review_id"],
-        "reviewer": row["reviewer_employee_id"] or "security_officer",
-        "department": row["department_code"],
-        "employee_id": row["employee_id"],
-        "person": row["person"],
-        "entitlement": row["entitlement"]["name"],
-        "entitlement_ref": row["entitlement_ref"],
-        "source": row["grant_source"]
-        + (f":{row['grant_source_ref']}" if row["grant_source_ref"] else ""),
-        "granted_at": row["granted_at"],
-        "last_sign_in": row["last_sign_in_at"]
-        if row["sign_in_reported"]
-        else "not reported",
-        "recommendations": row["recommendations"].rstrip(","),
-        "decision": row["decision"],
-        "comment": row["comment"],
-        "decided_by": row["decided_by"],
-        "decided_at": row["decided_at"],
-        "escalated": "yes" if row["escalated"] else "",
-        "applied": row["apply_state"],
-        "operation": f"{row['operation_id']} {row['operation_status']}"
-        if row["operation_id"]
-        else "",
-        "verified_at": verified,
-        "campaign": campaign_id,
-        "audit_seq": evidence.get("audit_seq"),
-        "audit_hash": evidence.get("audit_hash"),
-    }
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    # A cell Excel would run as a formula is quoted (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

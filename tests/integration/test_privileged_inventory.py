@@ -254,6 +254,8 @@ def test_a_custodian_who_leaves_starts_a_handover_and_the_case_lists_it(
         ]  # type: ignore[attr-defined]
     assert [i.reference for i in items] == [f"privileged:{account_id}"]
     drain(container)  # 5.18: changed at once, before anyone is named
+    waiting = container.privileged.inventory.account(account_id)["flags"]
+    assert "successor_needed" in waiting
     assert not fake_ad.check_password(ref, Secret(OLD))
     # The successor named later becomes custodian and may collect it.
     view = container.privileged.handovers.name_successor(

@@ -21,8 +21,10 @@ from iam_service.domain.review_rules import ItemFacts, recommend
 from iam_service.domain.reviews import ItemFilter, Recommendation, ReviewerKind
 from iam_service.services.errors import ConflictError, NotFoundError
 from jobs.scheduler import JOBS, run_exclusive
+from tests.support.access import hire_all, staff
 from tests.support.db import TestDatabase
 from tests.support.reviews import SECURITY_OFFICER, ReviewOrg
+from tests.support.service import drain
 
 pytestmark = pytest.mark.slow
 
@@ -223,3 +225,18 @@ def test_the_migration_creates_the_tables_as_mapped(database: TestDatabase) -> N
     finally:
         engine.dispose()
     assert differences == []
+
+
+@pytest.mark.samba
+def test_last_sign_ins_are_collected_from_samba_ad(ad_service: Container) -> None:
+    """The job reads each AD account's lastLogonTimestamp (none yet for new
+    accounts): every account is then "reported", so the campaign can judge
+    inactivity without calling AD itself."""
+    hire_all(ad_service, staff("R100", "SALES"), staff("R101", "SALES"))
+    drain(ad_service)
+    stored = ad_service.access_reviews.sign_ins.collect()
+    assert stored == {"ad": 2}
+    with ad_service.uow() as uow:
+        rows = uow.session.execute(select(sign_in_activity)).all()
+    assert len(rows) == 2
+    assert {r.system_key for r in rows} == {"ad"}

@@ -20,6 +20,7 @@ from iam_service.adapters.orm_reviews import review_items
 from iam_service.cli import app
 from iam_service.domain.reviews import ItemDecision
 from iam_service.domain.security import Role
+from iam_service.services import review_reports
 from jobs.scheduler import JOBS, run_exclusive
 from tests.support.access import Person
 from tests.support.reviews import AUDITOR, SECURITY_OFFICER, ReviewOrg, head
@@ -173,3 +174,33 @@ def test_an_auditor_downloads_the_sealed_report_as_pdf_and_csv(
         head_client.get(f"/api/v1/review-campaigns/{campaign}/report.csv").status_code
         == 403
     )
+
+
+def test_a_large_campaign_lists_what_matters_in_the_pdf_and_all_in_the_csv(
+    review_org: ReviewOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = review_org.start()
+    reviews = review_org.container.access_reviews
+    reviews.decisions.bulk_keep(
+        review_org.review_of(campaign, "S100").id or 0, head("S100")
+    )
+    monkeypatch.setattr(review_reports, "FULL_LISTING_LIMIT", 5)
+    data = reviews.reports.data(campaign, AUDITOR)
+    assert not data.listed_all
+    assert data.items and all(
+        i["recommendations"] or i["decision"] is None for i in data.items
+    )
+    assert len(data.items) < data.campaign["items_total"]
+    assert reviews.reports.pdf(campaign, AUDITOR).startswith(b"%PDF")
+    settings = review_org.container.settings
+    monkeypatch.setenv("IAM_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("IAM_DEMO_MODE", "1")
+    if settings.database_schema:
+        monkeypatch.setenv("IAM_DATABASE_SCHEMA", settings.database_schema)
+    answer = CliRunner().invoke(
+        app,
+        ["reviews", "report", str(campaign), "--csv", str(tmp_path / "all.csv")],
+    )
+    assert answer.exit_code == 0, answer.output
+    rows = (tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + data.campaign["items_total"]
