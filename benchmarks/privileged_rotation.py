@@ -45,7 +45,7 @@ from connectors.ldap_connection import SafeConnection, VerifiedTls
 from iam_service.bootstrap import bootstrap
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.password_rules import PasswordRules, generate
-from iam_service.domain.privileged import CustodianChange, HandoverCreate
+from iam_service.domain.privileged_requests import CustodianChange, HandoverCreate
 from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
 from iam_service.settings import REPO_ROOT, Settings

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from iam_service.domain.privileged import (
+from iam_service.domain.privileged import OwnerKind
+from iam_service.domain.privileged_requests import (
     ApprovalCreate,
     CustodianChange,
     HandoverCreate,
     ManualAccountCreate,
-    OwnerKind,
     OwnerUpdate,
     RotationCreate,
 )

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from iam_service.domain.privileged import (
-    Handover,
+from iam_service.domain.privileged import Handover, HandoverTrigger, PrivilegedAccount
+from iam_service.domain.privileged_requests import (
     HandoverCreate,
-    HandoverTrigger,
-    PrivilegedAccount,
     RotationCreate,
     SuccessorUpdate,
 )

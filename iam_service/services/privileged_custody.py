@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from iam_service.domain.privileged import (
-    Custodian,
-    OwnerKind,
-    OwnerUpdate,
-    PrivilegedAccount,
-)
+from iam_service.domain.privileged import Custodian, OwnerKind, PrivilegedAccount
+from iam_service.domain.privileged_requests import OwnerUpdate
 from iam_service.services.custodians import Custodianship
 from iam_service.services.errors import NotFoundError
 from iam_service.services.privileged_views import active_person, target

@@ -14,14 +14,12 @@ from typing import Any
 
 from iam_service.domain import privileged as dom
 from iam_service.domain.policy import Policy
-from iam_service.domain.privileged import (
-    AccountSource,
-    Approval,
+from iam_service.domain.privileged import AccountSource, Approval, PrivilegedAccount
+from iam_service.domain.privileged_requests import (
     ApprovalCreate,
     CustodianChange,
     ManualAccountCreate,
     OwnerUpdate,
-    PrivilegedAccount,
 )
 from iam_service.services.auth import Principal
 from iam_service.services.errors import (

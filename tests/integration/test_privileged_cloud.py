@@ -14,7 +14,7 @@ from connectors.entra import EntraConnector
 from connectors.scim import ScimConnector
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
-from iam_service.domain.privileged import ManualAccountCreate, RotationCreate
+from iam_service.domain.privileged_requests import ManualAccountCreate, RotationCreate
 from iam_service.services.errors import ConflictError
 from iam_service.services.secret_vault import Gone
 from tests.support.db import TestDatabase

@@ -23,12 +23,12 @@ from iam_service.adapters.orm_privileged import privileged_handovers
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
 from iam_service.domain.model import Grant, GrantSource
-from iam_service.domain.privileged import (
+from iam_service.domain.privileged import OwnerKind
+from iam_service.domain.privileged_requests import (
     ApprovalCreate,
     CustodianChange,
     HandoverCreate,
     ManualAccountCreate,
-    OwnerKind,
     OwnerUpdate,
     RotationCreate,
 )
@@ -369,7 +369,7 @@ def test_the_daily_mail_lists_flagged_accounts_once_a_day(
 
 
 def _successor(employee_id: str) -> object:
-    from iam_service.domain.privileged import SuccessorUpdate
+    from iam_service.domain.privileged_requests import SuccessorUpdate
 
     return SuccessorUpdate(successor_employee_id=employee_id)
 

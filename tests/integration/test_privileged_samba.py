@@ -28,7 +28,7 @@ from connectors.ad_attributes import password_value
 from iam_service.adapters import orm
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
-from iam_service.domain.privileged import CustodianChange, HandoverCreate
+from iam_service.domain.privileged_requests import CustodianChange, HandoverCreate
 from tests.support.ad_service import (
     AdTarget,
     ad_container,

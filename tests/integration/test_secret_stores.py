@@ -13,7 +13,7 @@ from iam_service.adapters.orm_privileged import sealed_secrets
 from iam_service.adapters.vault_kv import VaultError, VaultKvSecretStore, VaultSettings
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
-from iam_service.domain.privileged import CustodianChange, RotationCreate
+from iam_service.domain.privileged_requests import CustodianChange, RotationCreate
 from iam_service.services.secret_vault import (
     DatabaseSecretStore,
     SecretStore,

@@ -20,12 +20,12 @@ from iam_service.domain.privileged import (
     GrantApproval,
     Holding,
     OwnerKind,
-    OwnerUpdate,
     PrivilegedAccount,
     PrivilegedPolicy,
     flags,
     leaves_admin_position,
 )
+from iam_service.domain.privileged_requests import OwnerUpdate
 
 NOW = datetime(2027, 1, 10, tzinfo=UTC)
 

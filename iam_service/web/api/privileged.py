@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from iam_service.domain.privileged import (
+from iam_service.domain.privileged_requests import (
     ApprovalCreate,
     CustodianChange,
     HandoverCreate,

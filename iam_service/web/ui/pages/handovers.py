@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from iam_service.bootstrap import Container
-from iam_service.domain.privileged import HandoverCreate, SuccessorUpdate
+from iam_service.domain.privileged_requests import HandoverCreate, SuccessorUpdate
 from iam_service.domain.security import Role
 from iam_service.services.errors import Forbidden, InvalidInput, ServiceError
 from iam_service.services.secret_vault import Gone, ReauthenticationRequired

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from iam_service.bootstrap import Container
-from iam_service.domain.privileged import (
+from iam_service.domain.privileged import OwnerKind
+from iam_service.domain.privileged_requests import (
     ApprovalCreate,
     CustodianChange,
     ManualAccountCreate,
-    OwnerKind,
     OwnerUpdate,
     RotationCreate,
 )
