@@ -7,7 +7,9 @@ message through the mail outbox (``services/notifications.py``):
 
 * a reminder to its reviewer (the security officers for their review);
 * an escalation, once overdue, to the security officers and the reviewer's
-  manager.
+  manager;
+* when a campaign closed keeping undecided items, one message to the
+  security officers naming the reviews that left them.
 
 The outbox key ``review:<review id>:<step>`` makes each step reach each
 review once, whatever the scheduler does; the outbox records when it was
@@ -21,7 +23,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
+
 from iam_service.adapters import review_queries
+from iam_service.adapters.orm_reviews import review_items
 from iam_service.domain.mail import Recipient
 from iam_service.domain.review_rules import Step, due_steps
 from iam_service.domain.reviews import (
@@ -83,8 +88,59 @@ class ReviewReminders:
                         written += self._queue(
                             uow, campaign, review, step, counts.get(review.id or 0), now
                         )
+            for campaign in uow.campaigns.find(status=CampaignStatus.CLOSED, limit=20):
+                written += self._closed(uow, campaign)
             uow.commit()
         return written
+
+    def _closed(self, uow: UnitOfWork, campaign: Campaign) -> int:
+        """Once a campaign closed with undecided items kept, the security
+        officers hear which reviews left them (the escalation, 5.18)."""
+        key = f"review_campaign:{campaign.id}:closed"
+        if any(uow.mail.by_key(f"{key}:{lang}") for lang in ("ja", "en")):
+            return 0
+        t = review_items
+        rows = uow.session.execute(
+            select(t.c.review_id, func.count())
+            .where(t.c.campaign_id == campaign.id, t.c.escalated)
+            .group_by(t.c.review_id)
+        ).all()
+        recipients = self._security_officers(uow)
+        if not rows or not recipients:
+            return 0
+        escalated: dict[int, int] = {int(r): int(n) for r, n in rows}
+        lines = []
+        for review in uow.reviews.for_campaign(campaign.id or 0):
+            if review.id in escalated:
+                who = review.reviewer_employee_id
+                person = uow.persons.by_employee_id(who) if who else None
+                name = f"{person.display_name} ({who})" if person else "-"
+                lines.append(
+                    {
+                        "reviewer": name,
+                        "department": review.department_code or "",
+                        "items": escalated[review.id],
+                    }
+                )
+        messages = self.outbox.queue(
+            uow,
+            key=key,
+            template="review_closed",
+            recipients=recipients,
+            context={
+                "company": self.company,
+                "campaign_name": campaign.name,
+                "campaign_name_ja": campaign.name_ja or campaign.name,
+                "campaign_id": campaign.id,
+                "closed": (campaign.closed_at or uow.clock.now())
+                .astimezone(self.timezone)
+                .strftime("%Y-%m-%d %H:%M"),
+                "escalated": sum(escalated.values()),
+                "reviews": lines,
+            },
+            subject_ref=f"review_campaign:{campaign.id}",
+        )
+        return len(messages)
 
     def _queue(
         self,

@@ -100,3 +100,20 @@ def test_reminders_then_escalations_each_once_per_step(
     _tick(container)
     again = [m for m in smtp_server.messages if "期限超過" in m.subject]
     assert len(again) == len(escalations)
+
+
+def test_a_close_keeping_undecided_items_escalates_to_the_officer_once(
+    review_org: ReviewOrg, smtp_server: SmtpServer
+) -> None:
+    container = review_org.container
+    campaign = review_org.start()
+    container.access_reviews.closer.close(campaign, "test:security-officer")
+    smtp_server.clear()
+    _tick(container)
+    closed = [m for m in smtp_server.messages if "エスカレーション" in m.subject]
+    assert len(closed) == 1 and closed[0].rcpt_tos == (OFFICER,)
+    assert "PersonS100 (S100)" in closed[0].body.replace("Test ", "")
+    _tick(container)
+    assert (
+        len([m for m in smtp_server.messages if "エスカレーション" in m.subject]) == 1
+    )
