@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from iam_service.bootstrap import Container
+from iam_service.domain.assets import AssetCreate
 from iam_service.domain.hr import HrEvent
 from iam_service.domain.password_rules import generate
 from iam_service.domain.register import (
@@ -79,7 +80,48 @@ def seed(container: Container) -> DemoCredentials:
             }
         )
         container.hr_intake.submit(event, actor="demo")
+    seed_assets(container)
     return DemoCredentials(tokens=tokens, admin_user=admin, admin_password=password)
+
+
+def seed_assets(container: Container) -> None:
+    """A laptop and a security card per demo person, and three spare cards
+    (5.9, 7.2); assets already registered are left as they are."""
+    assets: list[dict[str, str]] = []
+    for n, (employee_id, *_rest) in enumerate(PEOPLE, start=1):
+        assets.append(
+            {
+                "asset_type": "laptop",
+                "tag": f"PC-{n:04d}",
+                "serial": f"DEMO-SN-{n:04d}",
+                "description": "ThinkPad X1 Carbon",
+                "holder_employee_id": employee_id,
+            }
+        )
+        assets.append(
+            {
+                "asset_type": "security_card",
+                "tag": f"CARD-{n:04d}",
+                "card_number": f"7{n:04d}",
+                "holder_employee_id": employee_id,
+            }
+        )
+    for n in range(1, 4):
+        assets.append(
+            {
+                "asset_type": "security_card",
+                "tag": f"CARD-S{n:03d}",
+                "card_number": f"8{n:04d}",
+                "state": "spare",
+            }
+        )
+    for body in assets:
+        try:
+            container.offboarding.assets.create(
+                AssetCreate.model_validate(body), "demo"
+            )
+        except ServiceError:
+            continue  # seeded before
 
 
 def approve_demo_systems(container: Container) -> None:
