@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from iam_service.adapters.policy_files import PolicyError, load_policy
+from iam_service.adapters.review_labels import LABELS
 from iam_service.domain import review_rules as rules
 from iam_service.domain.review_policy import CampaignDef, Every, OwnAccess, Schedule
 from iam_service.domain.reviews import (
@@ -23,6 +24,7 @@ from iam_service.domain.reviews import (
     ReviewItem,
 )
 from iam_service.settings import REPO_ROOT
+from iam_service.web.ui.i18n import catalogue
 
 NOW = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -267,3 +269,16 @@ def test_a_reminder_before_the_campaign_starts_is_refused() -> None:
                 "reminders": {"before_due_days": [7]},
             }
         )
+
+
+def test_the_console_catalogue_words_each_reason_as_the_domain_does() -> None:
+    for language in ("ja", "en"):
+        messages = catalogue(language)
+        for rec in Recommendation:
+            assert messages[rec.i18n_key].format(days=90) == rules.reason(
+                rec, language, days=90
+            )
+
+
+def test_the_report_has_every_word_in_both_languages() -> None:
+    assert set(LABELS["ja"]) == set(LABELS["en"])
