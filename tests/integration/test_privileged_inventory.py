@@ -424,3 +424,27 @@ def test_a_second_rotation_proves_the_first_password_no_longer_binds(
     drain(container)
     [newest] = container.privileged.handovers.view(third["id"])["rotations"]
     assert newest["checks"] == ["new_binds", "old_refused", "last_change_moved"]
+
+
+def test_a_secret_left_behind_after_it_was_shown_is_purged(
+    container: Container, fake_ad: FakeConnector
+) -> None:
+    person(container, "E0170")
+    admin_account(fake_ad, "adm-p", OLD)
+    account_id = int(str(_discovered(container, "adm-p")["id"]))
+    body = RotationCreate(recipient_employee_id="E0170")
+    view = container.privileged.handovers.rotate_account(account_id, body, OFFICER)
+    drain(container)
+    rotation_id = view["rotations"][0]["id"]
+    who = recipient("E0170")
+    token = container.privileged.links.issue(rotation_id, who)
+    with container.uow() as uow:
+        session_id = signed_in_now(uow, "E0170")
+    container.privileged.links.reveal(token, who, session_id)
+    store = container.privileged.store
+    # As if the process died between recording "shown" and destroying it:
+    store.put(f"rotation-{rotation_id}", Secret("Left-Behind-Passw0rd!"))
+    store.put("unrelated", Secret("Not-Ours-Passw0rd!"))
+    assert privileged_jobs.purge_secrets(container.uow, store) == 1
+    assert store.get(f"rotation-{rotation_id}") is None
+    assert store.get("unrelated") is not None
