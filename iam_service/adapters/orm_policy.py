@@ -24,14 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from iam_service.adapters import orm
-from iam_service.domain.entitlements import SodException
-from iam_service.domain.model import (
-    AccountStatus,
-    Grant,
-    GrantStatus,
-    Person,
-    PersonStatus,
-)
+from iam_service.domain.entitlements import GrantFact, SodException
+from iam_service.domain.model import AccountStatus, GrantStatus, PersonStatus
 from iam_service.domain.policy_plan import Holding
 from iam_service.domain.policy_versions import PolicyVersion, VersionState
 
@@ -98,8 +92,9 @@ class PolicyVersionRepository:
 
     def population(self, chunk: int = 2000) -> Iterator[Holding]:
         """Everyone not terminated with their active grants, live account
-        systems and SoD exceptions, read in chunks as detached objects, so
-        that planning for 100,000 people holds one chunk at a time."""
+        systems and SoD exceptions, read in chunks of plain rows (no ORM
+        objects), so that planning for 100,000 people is quick and holds one
+        chunk at a time."""
         p, g, a = orm.persons, orm.grants, orm.accounts
         exceptions = defaultdict(list)
         for exception in self.session.scalars(select(SodException)):
@@ -107,33 +102,47 @@ class PolicyVersionRepository:
         last = 0
         while True:
             rows = self.session.execute(
-                select(p)
+                select(
+                    p.c.id,
+                    p.c.employee_id,
+                    p.c.department_code,
+                    p.c.title,
+                    p.c.employment_type,
+                    p.c.status,
+                )
                 .where(p.c.id > last, p.c.status != PersonStatus.TERMINATED)
                 .order_by(p.c.id)
                 .limit(chunk)
             ).all()
             if not rows:
                 return
-            ids = [row.id for row in rows]
-            last = ids[-1]
+            first, last = last, rows[-1].id
+            in_chunk = (g.c.person_id > first) & (g.c.person_id <= last)
             grants = defaultdict(list)
-            for row in self.session.execute(
-                select(g).where(
-                    g.c.person_id.in_(ids), g.c.status == GrantStatus.ACTIVE
+            for person_id, ref, source, expires_at in self.session.execute(
+                select(
+                    g.c.person_id, g.c.entitlement_ref, g.c.source, g.c.expires_at
+                ).where(in_chunk, g.c.status == GrantStatus.ACTIVE)
+            ).all():  # fetchall: row by row costs psycopg more than the rows
+                grants[person_id].append(
+                    GrantFact(ref, source, GrantStatus.ACTIVE, expires_at)
                 )
-            ):
-                grants[row.person_id].append(Grant(**row._asdict()))
             systems = defaultdict(set)
             for person_id, system_key in self.session.execute(
                 select(a.c.person_id, a.c.system_key).where(
-                    a.c.person_id.in_(ids), a.c.status != AccountStatus.DELETED
+                    (a.c.person_id > first) & (a.c.person_id <= last),
+                    a.c.status != AccountStatus.DELETED,
                 )
-            ):
+            ).all():
                 systems[person_id].add(system_key)
             for row in rows:
                 yield Holding(
-                    person=Person(**row._asdict()),
-                    grants=grants[row.id],
-                    systems=frozenset(systems[row.id]),
-                    exceptions=exceptions[row.id],
+                    row.employee_id,
+                    row.department_code,
+                    row.title,
+                    row.employment_type,
+                    row.status,
+                    grants[row.id],
+                    frozenset(systems[row.id]),
+                    exceptions[row.id],
                 )

@@ -171,6 +171,11 @@ class Grant:
     id: int | None = None
 
     def is_effective(self, now: datetime) -> bool:
-        return self.status is GrantStatus.ACTIVE and (
-            self.expires_at is None or self.expires_at > now
-        )
+        return grant_in_force(self.status, self.expires_at, now)
+
+
+def grant_in_force(
+    status: GrantStatus, expires_at: datetime | None, now: datetime
+) -> bool:
+    """An active grant whose end, if any, is still ahead gives its right."""
+    return status is GrantStatus.ACTIVE and (expires_at is None or expires_at > now)

@@ -15,24 +15,57 @@ from datetime import datetime
 from typing import Any
 
 from iam_service.domain.entitlements import (
+    GrantFact,
     SodException,
     effective_entitlements,
     held_roles,
     sod_conflicts,
 )
-from iam_service.domain.model import Grant, GrantSource, Person, PersonStatus
-from iam_service.domain.policy import Policy
+from iam_service.domain.model import (
+    EmploymentType,
+    Grant,
+    GrantSource,
+    Person,
+    PersonStatus,
+)
+from iam_service.domain.policy import Birthright, Policy
 
 
 @dataclass(frozen=True)
 class Holding:
-    """One person as a plan sees them: active grants, the systems where they
-    have a live account, and their SoD exceptions."""
+    """One person as a plan sees them: their position, active grants, the
+    systems where they have a live account, and their SoD exceptions."""
 
-    person: Person
-    grants: Sequence[Grant]
+    employee_id: str
+    department_code: str
+    title: str
+    employment_type: EmploymentType
+    status: PersonStatus
+    grants: Sequence[GrantFact]
     systems: frozenset[str] = frozenset()
     exceptions: Sequence[SodException] = ()
+
+    @classmethod
+    def of(
+        cls,
+        person: Person,
+        grants: Iterable[Grant],
+        systems: Iterable[str] = (),
+        exceptions: Sequence[SodException] = (),
+    ) -> Holding:
+        return cls(
+            person.employee_id,
+            person.department_code,
+            person.title,
+            person.employment_type,
+            person.status,
+            [
+                GrantFact(g.entitlement_ref, g.source, g.status, g.expires_at)
+                for g in grants
+            ],
+            frozenset(systems),
+            exceptions,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,12 +135,16 @@ class PolicyPlan:
         }
 
 
-def plan_person(holding: Holding, policy: Policy, now: datetime) -> PersonChange:
-    """One person's difference if ``policy`` became active."""
-    person, grants = holding.person, holding.grants
-    born = policy.birthright_for(
-        person.department_code, person.title, person.employment_type
-    )
+def plan_person(
+    holding: Holding, policy: Policy, now: datetime, born: Birthright | None = None
+) -> PersonChange:
+    """One person's difference if ``policy`` became active (``born``: their
+    birthright under it, when the caller already has it)."""
+    grants = holding.grants
+    if born is None:
+        born = policy.birthright_for(
+            holding.department_code, holding.title, holding.employment_type
+        )
     held = effective_entitlements(grants, now)
     kept = effective_entitlements(
         (g for g in grants if g.source is not GrantSource.BIRTHRIGHT), now
@@ -123,7 +160,7 @@ def plan_person(holding: Holding, policy: Policy, now: datetime) -> PersonChange
     )
     new_accounts = tuple(sorted(born.systems - holding.systems))
     return PersonChange(
-        employee_id=person.employee_id,
+        employee_id=holding.employee_id,
         granted=tuple(sorted(after - held)),
         removed=tuple(sorted(held - after)),
         new_accounts=new_accounts,
@@ -142,11 +179,15 @@ def plan_policy(
     resync: list[str] = []
     added: Counter[str] = Counter()
     removed: Counter[str] = Counter()
+    born: dict[tuple[str, str, EmploymentType], Birthright] = {}
     for holding in holdings:
-        if holding.person.status is PersonStatus.TERMINATED:
+        if holding.status is PersonStatus.TERMINATED:
             continue
         population += 1
-        change = plan_person(holding, policy, now)
+        position = (holding.department_code, holding.title, holding.employment_type)
+        if position not in born:  # few positions, many people
+            born[position] = policy.birthright_for(*position)
+        change = plan_person(holding, policy, now, born[position])
         if change.resync:
             resync.append(change.employee_id)
         if change.visible or change.conflicts:

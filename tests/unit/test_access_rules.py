@@ -365,8 +365,8 @@ def test_a_plan_counts_who_gains_and_loses(policy: Policy) -> None:
     clerk = Person("E1", "A", "B", "a@example.test", "FIN", "Clerk", id=1)
     manager = Person("E2", "C", "D", "c@example.test", "FIN", "Manager", id=2)
     holdings = [
-        Holding(clerk, [_grant("ad:GG-All-Staff", GrantSource.BIRTHRIGHT)]),
-        Holding(
+        Holding.of(clerk, [_grant("ad:GG-All-Staff", GrantSource.BIRTHRIGHT)]),
+        Holding.of(
             manager,
             [
                 _grant(r, GrantSource.BIRTHRIGHT)
