@@ -23,7 +23,6 @@ whose end date passed is the expiry job's (``services/grant_expiry.py``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from iam_service.domain import access as rules
@@ -37,10 +36,16 @@ from iam_service.domain.access import (
 )
 from iam_service.domain.entitlements import (
     effective_entitlements,
-    introduced_conflicts,
 )
-from iam_service.domain.model import Grant, GrantSource, Person, PersonStatus
-from iam_service.domain.policy import Approver, Policy
+from iam_service.domain.model import Person, PersonStatus
+from iam_service.domain.policy import Approver
+from iam_service.services.access_grants import (
+    SodConflictError,
+    audit,
+    close,
+    grant_request,
+    refuse_conflicts,
+)
 from iam_service.services.access_views import (
     READ_ALL,
     request_view,
@@ -50,12 +55,7 @@ from iam_service.services.access_views import (
 from iam_service.services.auth import Principal
 from iam_service.services.errors import ConflictError, Forbidden, NotFoundError
 from iam_service.services.lifecycle import LifecycleContext
-from iam_service.services.provisioning import Provisioner
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-
-
-class SodConflictError(ConflictError):
-    code = "sod_conflict"
 
 
 class AccessRequests:
@@ -95,7 +95,7 @@ class AccessRequests:
             if set(item.refs) <= held:
                 raise ConflictError(f"{person.employee_id} already holds {item.item}")
             _no_pending_twin(uow, person, item.item)
-            self._check_sod(uow, person, policy, held, item.refs)
+            refuse_conflicts(uow, person, policy, held, item.refs)
             decider = rules.head_step_decider(
                 head, person.employee_id, person.manager_employee_id
             )
@@ -124,9 +124,7 @@ class AccessRequests:
             )
             uow.access_requests.add(request)
             uow.flush()
-            _audit(
-                uow, who.actor, "access_request.created", request, body.justification
-            )
+            audit(uow, who.actor, "access_request.created", request, body.justification)
             if request.waiting_for is Approver.DEPARTMENT_HEAD and (
                 who.employee_id == decider
             ):
@@ -145,7 +143,7 @@ class AccessRequests:
             request = self._decidable(uow, request_id, who)
             self._step(uow, request, who, Decision.APPROVED, reason)
             if request.waiting_for is None:
-                self._grant(uow, request, who, policy)
+                grant_request(uow, request, policy, self.ctx.systems, actor=who.actor)
             view = request_view(request, uow.access_requests.decisions(request_id))
             uow.commit()
             return view
@@ -154,7 +152,7 @@ class AccessRequests:
         with self.uow_factory() as uow:
             request = self._decidable(uow, request_id, who)
             self._step(uow, request, who, Decision.REJECTED, reason)
-            self._close(uow, request, who, RequestStatus.REJECTED, reason)
+            close(uow, request, who.actor, RequestStatus.REJECTED, reason)
             view = request_view(request, uow.access_requests.decisions(request_id))
             uow.commit()
             return view
@@ -168,7 +166,7 @@ class AccessRequests:
                 rules.may_cancel(request, who.actor, who.employee_id)
             except rules.AccessRuleError as error:
                 raise rule_error(error) from None
-            self._close(uow, request, who, RequestStatus.CANCELLED, reason)
+            close(uow, request, who.actor, RequestStatus.CANCELLED, reason)
             view = request_view(request, uow.access_requests.decisions(request_id))
             uow.commit()
             return view
@@ -255,95 +253,8 @@ class AccessRequests:
         if decision is not Decision.REJECTED:
             request.step += 1
         request.updated_at = uow.clock.now()
-        _audit(uow, who.actor, f"access_request.step_{decision}", request, reason)
+        audit(uow, who.actor, f"access_request.step_{decision}", request, reason)
         uow.flush()
-
-    def _check_sod(
-        self,
-        uow: UnitOfWork,
-        person: Person,
-        policy: Policy,
-        held: frozenset[str],
-        refs: tuple[str, ...] | list[str],
-    ) -> None:
-        """5.3: refuse what would create a conflict the security officer has
-        not excepted for this person (409 naming the rule and its reason)."""
-        conflicts = introduced_conflicts(
-            held,
-            held | set(refs),
-            policy,
-            uow.sod_exceptions.for_person(_id(person)),
-            uow.clock.now(),
-        )
-        if conflicts:
-            first = conflicts[0]
-            raise SodConflictError(
-                f"{first.describe()}. The security officer may record an "
-                "exception with a reason and an expiry (POST /api/v1/sod-exceptions)",
-                field="item",
-            )
-
-    def _grant(
-        self, uow: UnitOfWork, request: AccessRequest, who: Principal, policy: Policy
-    ) -> None:
-        """The last approval: grants and their operations, through the queue."""
-        person = uow.persons.get(request.person_id)
-        if person is None or person.status is PersonStatus.TERMINATED:
-            raise ConflictError(f"{request.employee_id} is no longer employed")
-        now = uow.clock.now()
-        grants = uow.grants.active_for_person(_id(person))
-        held = effective_entitlements(grants, now)
-        self._check_sod(uow, person, policy, held, request.entitlement_refs)
-        expires = _capped(uow, person, policy, held, request)
-        provisioner = Provisioner(
-            uow,
-            policy,
-            self.ctx.systems,
-            actor=who.actor,
-            cause=f"request:{request.id}",
-        )
-        for ref in request.entitlement_refs:
-            uow.grants.add(
-                Grant(
-                    person_id=_id(person),
-                    entitlement_ref=ref,
-                    source=GrantSource.REQUEST,
-                    granted_at=now,
-                    reason=request.justification,
-                    source_ref=str(request.id),
-                    expires_at=expires,
-                )
-            )
-            uow.record(
-                who.actor,
-                "grant.added",
-                f"person:{person.employee_id}",
-                after={
-                    "entitlement": ref,
-                    "source": "request",
-                    "request": request.id,
-                    "expires_at": expires.isoformat() if expires else None,
-                },
-                reason=f"access request {request.id}",
-            )
-        uow.flush()
-        systems = {ref.split(":", 1)[0] for ref in request.entitlement_refs}
-        active = person.status is PersonStatus.ACTIVE
-        provisioner.ensure_accounts(person, systems, enabled=active)
-        provisioner.sync_memberships(person, set(held), provisioner.held_refs(person))
-        self._close(uow, request, who, RequestStatus.APPROVED, "")
-
-    @staticmethod
-    def _close(
-        uow: UnitOfWork,
-        request: AccessRequest,
-        who: Principal,
-        status: RequestStatus,
-        reason: str,
-    ) -> None:
-        request.status, request.outcome_reason = status, reason
-        request.decided_at = request.updated_at = uow.clock.now()
-        _audit(uow, who.actor, f"access_request.{status}", request, reason)
 
 
 def _beneficiary(uow: UnitOfWork, employee_id: str) -> Person:
@@ -353,34 +264,6 @@ def _beneficiary(uow: UnitOfWork, employee_id: str) -> Person:
     if person.status is PersonStatus.TERMINATED:
         raise ConflictError(f"{employee_id} is terminated; nothing can be granted")
     return person
-
-
-def _capped(
-    uow: UnitOfWork,
-    person: Person,
-    policy: Policy,
-    held: frozenset[str],
-    request: AccessRequest,
-) -> datetime | None:
-    """The grant's end: the request's, or sooner where only an SoD exception
-    allows it: a grant never outlives the exception it needed (5.3)."""
-    needed = {
-        c.rule_id
-        for c in introduced_conflicts(
-            held, held | set(request.entitlement_refs), policy
-        )
-    }
-    if not needed:
-        return request.ends_at
-    now = uow.clock.now()
-    covering: dict[str, datetime] = {}
-    for e in uow.sod_exceptions.for_person(_id(person)):
-        if e.rule_id in needed and e.is_effective(now):
-            covering[e.rule_id] = max(
-                covering.get(e.rule_id, e.expires_at), e.expires_at
-            )
-    ends = [t for t in (request.ends_at, *covering.values()) if t is not None]
-    return min(ends)
 
 
 def _head_of(uow: UnitOfWork, code: str) -> str | None:
@@ -399,25 +282,6 @@ def _no_pending_twin(uow: UnitOfWork, person: Person, item: str) -> None:
             )
 
 
-def _audit(
-    uow: UnitOfWork, actor: str, action: str, request: AccessRequest, reason: str
-) -> None:
-    uow.record(
-        actor,
-        action,
-        f"access_request:{request.id}",
-        after={
-            "employee_id": request.employee_id,
-            "item": request.item,
-            "entitlements": list(request.entitlement_refs),
-            "status": str(request.status),
-            "step": request.step,
-            "chain": list(request.chain),
-        },
-        reason=reason,
-    )
-
-
 def _id(person: Person) -> int:
     if person.id is None:
         raise RuntimeError("flush the person first")
@@ -428,3 +292,6 @@ def _rid(request: AccessRequest) -> int:
     if request.id is None:
         raise RuntimeError("flush the request first")
     return request.id
+
+
+__all__ = ["AccessRequests", "SodConflictError"]  # the 409 others catch

@@ -113,7 +113,7 @@ def terminate(
     provisioner = Provisioner(uow, ctx.policy(), ctx.systems, actor=actor, cause=cause)
     for grant in uow.grants.active_for_person(_id(person)):
         provisioner.remove_grant(person, grant, "termination")
-    movers.settle(uow, person, actor=actor, cause=cause, why="terminated")
+    movers.settle(uow, person, actor=actor, why=f"terminated ({cause})")
     provisioner.leave(person)
     # Their console sessions end in this same transaction (5.16).
     end_sessions_of(uow, person.employee_id, actor=actor, cause=cause)

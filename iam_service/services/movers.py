@@ -26,6 +26,7 @@ from iam_service.domain.movers import MoverDecision, MoverReview, MoverReviewSta
 from iam_service.domain.policy import Policy
 from iam_service.domain.records import Notice
 from iam_service.domain.security import Role
+from iam_service.services.access_grants import close
 from iam_service.services.access_views import READ_ALL, SegregationOfDutiesError
 from iam_service.services.auth import Principal
 from iam_service.services.errors import ConflictError, Forbidden, NotFoundError
@@ -37,23 +38,12 @@ if TYPE_CHECKING:
     from iam_service.services.lifecycle import LifecycleContext
 
 
-def settle(
-    uow: UnitOfWork, person: Person, *, actor: str, cause: str, why: str
-) -> None:
+def settle(uow: UnitOfWork, person: Person, *, actor: str, why: str) -> None:
     """Withdraw the person's pending requests and close their open reviews."""
-    now = uow.clock.now()
     for request in uow.access_requests.find(
         status=RequestStatus.PENDING, person_id=person.id
     ):
-        request.status, request.outcome_reason = RequestStatus.CANCELLED, why
-        request.decided_at = request.updated_at = now
-        uow.record(
-            actor,
-            "access_request.cancelled",
-            f"access_request:{request.id}",
-            after={"employee_id": person.employee_id, "item": request.item},
-            reason=f"{cause}: {why}",
-        )
+        close(uow, request, actor, RequestStatus.CANCELLED, why)
     for review in uow.mover_reviews.open_for_person(person.id or 0):
         _close(uow, review, MoverReviewStatus.CLOSED, actor, why)
 
@@ -90,7 +80,7 @@ def on_transfer(
 ) -> list[MoverReview]:
     """Flag the requested grants for the new department head."""
     new = person.department_code
-    settle(uow, person, actor=actor, cause=cause, why=f"moved to {new}")
+    settle(uow, person, actor=actor, why=f"moved to {new}")
     now = uow.clock.now()
     due = now + timedelta(days=policy.settings.mover_review_days)
     reviews = []
