@@ -24,14 +24,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from iam_service.domain.entitlements import SodConflict, sod_conflicts
 from iam_service.domain.elevation import ElevationPolicy
+from iam_service.domain.entitlements import SodConflict, sod_conflicts
 from iam_service.domain.model import Classification, EmploymentType
 from iam_service.domain.offboarding import OffboardingPolicy
 from iam_service.domain.operations import OperationKind
-from iam_service.domain.reconciliation import ReconciliationPolicy
-from iam_service.domain.privileged import PrivilegedPolicy
 from iam_service.domain.password_rules import PasswordRules
+from iam_service.domain.privileged import PrivilegedPolicy
+from iam_service.domain.reconciliation import ReconciliationPolicy
 from iam_service.domain.review_policy import ReviewPolicy
 
 WILDCARD = "*"

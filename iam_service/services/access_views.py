@@ -15,15 +15,14 @@ from iam_service.services.errors import (
     InvalidInput,
     ServiceError,
 )
+from iam_service.services.errors import (  # re-exported: reviews, elevations
+    SegregationOfDutiesError as SegregationOfDutiesError,
+)
 from iam_service.services.unit_of_work import UnitOfWork
 
 # Readers of every request: they approve (sysadmin, security officer) or
 # audit (5.35); department heads see their departments' only.
 READ_ALL = (Role.SYSADMIN, Role.SECURITY_OFFICER, Role.AUDITOR)
-
-
-class SegregationOfDutiesError(Forbidden):
-    code = "segregation_of_duties"
 
 
 def rule_error(error: rules.AccessRuleError) -> ServiceError:

@@ -24,6 +24,7 @@ from iam_service.services.errors import (
     Forbidden,
     InvalidInput,
     NotFoundError,
+    SegregationOfDutiesError,
     ServiceError,
 )
 from iam_service.services.register_gate import ApprovedSystems
@@ -32,10 +33,6 @@ from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 FILE_FIELDS = ("kind", "name", "classification", "purpose", "owner")
 FILE_ACTOR = reg.Actor(reg.FILE_REQUESTER)
-
-
-class SegregationOfDutiesError(Forbidden):
-    code = "segregation_of_duties"
 
 
 class RegisterIncomplete(ConflictError):

@@ -46,3 +46,9 @@ class ConflictError(ServiceError):
 class Forbidden(ServiceError):
     status_code = 403
     code = "forbidden"
+
+
+class SegregationOfDutiesError(Forbidden):
+    """5.3: the caller asked for, benefits from, or already decided this."""
+
+    code = "segregation_of_duties"

@@ -27,9 +27,14 @@ from iam_service.domain.policy import Policy
 from iam_service.domain.records import Notice
 from iam_service.domain.security import Role
 from iam_service.services.access_grants import close
-from iam_service.services.access_views import READ_ALL, SegregationOfDutiesError
+from iam_service.services.access_views import READ_ALL
 from iam_service.services.auth import Principal
-from iam_service.services.errors import ConflictError, Forbidden, NotFoundError
+from iam_service.services.errors import (
+    ConflictError,
+    Forbidden,
+    NotFoundError,
+    SegregationOfDutiesError,
+)
 from iam_service.services.provisioning import Provisioner
 from iam_service.services.segregation import end_conflicting_requests
 from iam_service.services.unit_of_work import UnitOfWork, UnitOfWorkFactory

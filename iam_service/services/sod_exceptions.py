@@ -14,13 +14,14 @@ from iam_service.domain import access as rules
 from iam_service.domain.access import SodExceptionCreate
 from iam_service.domain.entitlements import SodException
 from iam_service.domain.security import Role
-from iam_service.services.access_views import SegregationOfDutiesError, rule_error
+from iam_service.services.access_views import rule_error
 from iam_service.services.auth import Principal
 from iam_service.services.errors import (
     ConflictError,
     Forbidden,
     InvalidInput,
     NotFoundError,
+    SegregationOfDutiesError,
 )
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.segregation import end_conflicting_requests

@@ -18,8 +18,8 @@ from iam_service.domain.movers import MoverDecision
 from iam_service.domain.security import Role
 from iam_service.services import movers
 from iam_service.services.access_requests import SodConflictError
-from iam_service.services.access_views import SegregationOfDutiesError
 from iam_service.services.auth import Principal
+from iam_service.services.errors import SegregationOfDutiesError
 from tests.support.ad_service import AdTarget, ad_container
 from tests.support.db import TestDatabase
 from tests.support.samba import SambaDc

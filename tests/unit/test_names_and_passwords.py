@@ -23,4 +23,3 @@ def test_a_taken_name_gets_a_number() -> None:
     assert unique_username("hyamada", taken.__contains__) == "hyamada3"
     long = "x" * MAX_LENGTH
     assert unique_username(long, {long}.__contains__) == "x" * (MAX_LENGTH - 1) + "2"
-

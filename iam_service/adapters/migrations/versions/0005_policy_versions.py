@@ -68,7 +68,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_policy_versions_one_active", table_name="policy_versions")
-    op.drop_index(
-        op.f("ix_policy_versions_content_hash"), table_name="policy_versions"
-    )
+    op.drop_index(op.f("ix_policy_versions_content_hash"), table_name="policy_versions")
     op.drop_table("policy_versions")

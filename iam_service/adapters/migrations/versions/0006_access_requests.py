@@ -130,9 +130,7 @@ def upgrade() -> None:
         sa.Column("to_department", sa.String(length=64), nullable=False),
         sa.Column(
             "status",
-            _enum(
-                "moverreviewstatus", "open", "kept", "removed", "expired", "closed"
-            ),
+            _enum("moverreviewstatus", "open", "kept", "removed", "expired", "closed"),
             nullable=False,
         ),
         sa.Column("created_at", orm.UtcDateTime(), nullable=False),
@@ -175,8 +173,6 @@ def downgrade() -> None:
         table_name="access_request_decisions",
     )
     op.drop_table("access_request_decisions")
-    op.drop_index(
-        "ix_access_requests_status_department", table_name="access_requests"
-    )
+    op.drop_index("ix_access_requests_status_department", table_name="access_requests")
     op.drop_index(op.f("ix_access_requests_person_id"), table_name="access_requests")
     op.drop_table("access_requests")
