@@ -43,7 +43,7 @@ from iam_service.services.hr_intake import HrIntake
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.movers import MoverReviews
 from iam_service.services.notifications import MailOutbox, RecipientDirectory
-from iam_service.services.notifier import LoggingNotifier
+from iam_service.services.notifier import MailNotifier
 from iam_service.services.offboarding_services import (
     OffboardingServices,
     build_offboarding_services,
@@ -256,7 +256,16 @@ def bootstrap(
             company=settings.company_name,
             base_url=settings.console_base_url,
         ),
-        elevations=Elevations(uow, ctx, LoggingNotifier()),
+        elevations=Elevations(
+            uow,
+            ctx,
+            MailNotifier(  # 8.2, 8.18: the security officer hears at once
+                mail,
+                recipients,
+                company=settings.company_name,
+                base_url=settings.console_base_url,
+            ),
+        ),
         reconciliation=Reconciliation(uow, ctx, approved_only(factory, approved)),
         passwords=passwords,
     )

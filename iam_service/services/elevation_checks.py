@@ -3,9 +3,15 @@ how the security officer hears of it (``services/elevations.py``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from iam_service.domain.elevation import Elevation, ElevationKind, ElevationRuleError
+from iam_service.domain.elevation import (
+    Elevation,
+    ElevationKind,
+    ElevationRuleError,
+    ElevationStatus,
+)
 from iam_service.domain.entitlements import effective_entitlements, introduced_conflicts
 from iam_service.domain.model import AccountStatus, Person, PersonStatus
 from iam_service.domain.policy import Policy
@@ -23,6 +29,8 @@ from iam_service.services.errors import (
 from iam_service.services.lifecycle import LifecycleContext
 from iam_service.services.notifier import Notification, Notifier
 from iam_service.services.unit_of_work import UnitOfWork
+
+NOTICE_TEMPLATE = "elevation_notice"  # adapters/mail_templates/, ja and en
 
 
 def rule_error(error: ElevationRuleError) -> ServiceError:
@@ -104,9 +112,14 @@ def _person(
 
 
 def tell_security_officer(
-    uow: UnitOfWork, notifier: Notifier, elevation: Elevation, event: str
+    uow: UnitOfWork,
+    notifier: Notifier,
+    elevation: Elevation,
+    event: str,
+    ctx: LifecycleContext,
 ) -> None:
-    """A notice for the security officer, and the notifier (e-mail) hook."""
+    """A notice for the security officer, and the notifier (e-mail) hook:
+    ``event`` is ``requested``, ``break_glass`` or ``escalation``."""
     hours = f"{elevation.duration_minutes / 60:g} h"
     who = f"{elevation.requested_by} for {elevation.employee_id}"
     texts = {
@@ -149,8 +162,41 @@ def tell_security_officer(
             subject=f"elevation:{elevation.id}",
             title=title,
             detail=detail,
+            template=NOTICE_TEMPLATE,
+            context=_mail_context(uow, elevation, event, ctx),
         ),
     )
+
+
+def _mail_context(
+    uow: UnitOfWork, elevation: Elevation, event: str, ctx: LifecycleContext
+) -> dict[str, object]:
+    """The data of ``elevation_notice``: names, local times, no secrets."""
+    policy = ctx.policy()
+    definition = policy.entitlement(elevation.entitlement_ref)
+    name = definition.name if definition else elevation.entitlement_ref
+    person = uow.persons.get(elevation.person_id)
+
+    def local(moment: datetime | None) -> str:
+        return f"{moment.astimezone(ctx.timezone):%Y-%m-%d %H:%M %Z}" if moment else ""
+
+    return {
+        "event": event,
+        "elevation_id": elevation.id,
+        "employee_id": elevation.employee_id,
+        "person_name": person.display_name if person else elevation.employee_id,
+        "requested_by": elevation.requested_by,
+        "entitlement_ref": elevation.entitlement_ref,
+        "entitlement_name": name,
+        "entitlement_name_ja": (definition.name_ja or name) if definition else name,
+        "hours": f"{elevation.duration_minutes / 60:g}",
+        "reason": elevation.reason,
+        "requested_at": local(elevation.requested_at),
+        "expires_at": local(elevation.expires_at),
+        "active": elevation.status is ElevationStatus.ACTIVE,
+        "escalation": elevation.escalations,
+        "ratify_within_minutes": policy.elevation.ratify_within_minutes,
+    }
 
 
 def elevation_view(e: Elevation) -> dict[str, Any]:

@@ -106,7 +106,9 @@ class Elevations:
                 steps.audit(
                     uow, who.actor, "elevation.requested", elevation, body.reason
                 )
-                tell_security_officer(uow, self.notifier, elevation, "requested")
+                tell_security_officer(
+                    uow, self.notifier, elevation, "requested", self.ctx
+                )
             view = elevation_view(elevation)
             uow.commit()
             return view
@@ -125,7 +127,7 @@ class Elevations:
             uow, who.actor, "elevation.break_glass_used", elevation, elevation.reason
         )
         steps.activate(uow, elevation, person, policy, self.ctx, who.actor)
-        tell_security_officer(uow, self.notifier, elevation, "break_glass")
+        tell_security_officer(uow, self.notifier, elevation, "break_glass", self.ctx)
 
     # -- deciding ---------------------------------------------------------
     def approve(
@@ -284,7 +286,7 @@ def escalate_unratified(
                 f"break-glass use not ratified within {policy.ratify_within_minutes} "
                 f"minutes (escalation {elevation.escalations})",
             )
-            tell_security_officer(uow, notifier, elevation, "escalation")
+            tell_security_officer(uow, notifier, elevation, "escalation", ctx)
             escalated += 1
         uow.commit()
     return escalated
