@@ -1,20 +1,18 @@
 """``iamctl assets ...`` and ``iamctl offboarding ...``: the asset register
-and offboarding cases from the command line (registered in ``cli.py``)."""
+and offboarding cases from the command line."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from iam_service.cli.context import CLI_ACTOR, fail, service
 from iam_service.domain.offboarding import CaseStatus
 from iam_service.services.asset_import import export_csv, import_csv
 from iam_service.services.errors import ServiceError
-
-if TYPE_CHECKING:
-    from iam_service.bootstrap import Container
 
 assets_app = typer.Typer(
     help="The asset register (5.9): laptops, phones, security cards, media.",
@@ -23,23 +21,6 @@ assets_app = typer.Typer(
 offboarding_app = typer.Typer(
     help="Offboarding cases (5.11, 5.18) and their reports.", no_args_is_help=True
 )
-
-
-def _service() -> Container:
-    from iam_service.cli import _container  # the CLI's own, closed on exit
-
-    return _container()
-
-
-def _actor() -> str:
-    from iam_service.cli import CLI_ACTOR
-
-    return CLI_ACTOR
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(1)
 
 
 @assets_app.command("import")
@@ -54,12 +35,12 @@ def assets_import(
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise _fail(f"{file}: not UTF-8") from None
-    report = import_csv(_service().uow, text, actor=_actor(), dry_run=dry_run)
+        raise fail(f"{file}: not UTF-8") from None
+    report = import_csv(service().uow, text, actor=CLI_ACTOR, dry_run=dry_run)
     for error in report.errors:
         typer.echo(f"{file}:{error}", err=True)
     if report.errors:
-        raise _fail(
+        raise fail(
             f"{len(report.errors)} bad row(s) of {report.rows}; nothing was registered"
         )
     verb = "would register" if dry_run else "registered"
@@ -71,7 +52,7 @@ def assets_export(
     file: Annotated[Path, typer.Argument(dir_okay=False, writable=True)],
 ) -> None:
     """Write the register as CSV (UTF-8 with BOM; it imports again)."""
-    file.write_bytes(export_csv(_service().uow))
+    file.write_bytes(export_csv(service().uow))
     typer.echo(f"wrote {file}")
 
 
@@ -81,9 +62,9 @@ def assets_list(
 ) -> None:
     """List assets: tag, type, state, holder, description."""
     try:
-        found = _service().offboarding.assets.find(holder=holder, limit=100_000)
+        found = service().offboarding.assets.find(holder=holder, limit=100_000)
     except ServiceError as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
     for a in found:
         who = (a["holder"] or {}).get("employee_id") or "-"
         typer.echo(f"{a['tag']}\t{a['type']}\t{a['state']}\t{who}\t{a['description']}")
@@ -96,7 +77,7 @@ def offboarding_list(
     ] = CaseStatus.OPEN,
 ) -> None:
     """List cases: id, employee, department, status, age, outstanding."""
-    for c in _service().offboarding.cases.find(status=status, limit=100_000):
+    for c in service().offboarding.cases.find(status=status, limit=100_000):
         typer.echo(
             f"{c['id']}\t{c['employee_id']}\t{c['name']}\t{c['department']}\t"
             f"{c['status']}\t{c['age_days']}d\t{c['outstanding']} outstanding"
@@ -107,9 +88,9 @@ def offboarding_list(
 def offboarding_show(case_id: int) -> None:
     """Show one case as JSON: accounts as verified, checklist, outstanding."""
     try:
-        case = _service().offboarding.cases.get(case_id)
+        case = service().offboarding.cases.get(case_id)
     except ServiceError as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
     typer.echo(json.dumps(case, ensure_ascii=False, indent=2))
 
 
@@ -124,9 +105,9 @@ def offboarding_report(
 ) -> None:
     """Print a report as JSON, or write it as CSV."""
     try:
-        report = _service().offboarding.reports.report(name)
+        report = service().offboarding.reports.report(name)
     except ServiceError as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
     if csv_file is not None:
         csv_file.write_bytes(report.csv())
         typer.echo(f"wrote {csv_file} ({len(report.rows)} row(s))")

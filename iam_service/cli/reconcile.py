@@ -1,36 +1,22 @@
 """``iamctl reconcile SYSTEM`` and ``iamctl elevations ...``: drift and the
-privileged view from the command line (registered in ``cli.py``)."""
+privileged view from the command line."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from iam_service.cli.context import CLI_ACTOR, service
 from iam_service.domain.reconciliation import ReconcileRun
 from iam_service.services.errors import ServiceError
-
-if TYPE_CHECKING:
-    from iam_service.bootstrap import Container
 
 elevations_app = typer.Typer(
     help="Privileged elevations and break-glass uses (8.2, 8.18).",
     no_args_is_help=True,
 )
 _SHOWN = 20  # findings printed per run; the rest are in the run's record
-
-
-def _service() -> Container:
-    from iam_service.cli import _container  # the CLI's own, closed on exit
-
-    return _container()
-
-
-def _actor() -> str:
-    from iam_service.cli import CLI_ACTOR
-
-    return CLI_ACTOR
 
 
 def reconcile(
@@ -48,9 +34,9 @@ def reconcile(
     and missing entitlements, orphan accounts, leavers still enabled. Only an
     approved system is read (5.23). Prints a summary; the findings are kept
     (GET /api/v1/reconcile/runs/ID)."""
-    container = _service()
+    container = service()
     try:
-        run = container.reconciliation.run(system, apply=apply, actor=_actor())
+        run = container.reconciliation.run(system, apply=apply, actor=CLI_ACTOR)
     except ServiceError as error:
         typer.echo(f"reconcile {system}: {error.message}", err=True)
         raise typer.Exit(1) from None
@@ -88,7 +74,7 @@ def elevations_list(
     ] = False,
 ) -> None:
     """The privileged view: who holds or held what, until when, and why."""
-    for e in _service().elevations.find(active=active, unratified=unratified):
+    for e in service().elevations.find(active=active, unratified=unratified):
         glass = " break-glass" if e["break_glass"] else ""
         typer.echo(
             f"{e['id']}\t{e['status']}{glass}\t{e['employee_id']}\t"
@@ -103,7 +89,7 @@ def elevations_escalate() -> None:
     five minutes)."""
     from iam_service.services.elevations import escalate_unratified
 
-    container = _service()
+    container = service()
     count = escalate_unratified(
         container.uow, container.lifecycle, container.elevations.notifier
     )

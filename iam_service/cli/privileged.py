@@ -1,18 +1,20 @@
 """``iamctl privileged ...``: the privileged-account inventory (8.2) and
-handovers with password rotation (5.18) from the command line (registered
-in ``cli.py``). The CLI acts in the role a command needs under the
-operator's login name, like ``iamctl systems``; it never prints a
-password: recipients see rotated passwords once, in the console.
+handovers with password rotation (5.18) from the command line. The CLI acts
+in the role a command needs under the operator's login name, like ``iamctl
+systems``; it never prints a password: recipients see rotated passwords
+once, in the console.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from iam_service.cli.context import CLI_ACTOR
+from iam_service.cli.context import service as _service  # `register` has --service
 from iam_service.domain.privileged import OwnerKind
 from iam_service.domain.privileged_requests import (
     ApprovalCreate,
@@ -26,28 +28,17 @@ from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
 from iam_service.services.errors import ServiceError
 
-if TYPE_CHECKING:
-    from iam_service.bootstrap import Container
-
 privileged_app = typer.Typer(
     help="Privileged accounts: discovery, inventory, handovers (8.2, 5.18).",
     no_args_is_help=True,
 )
 
 
-def _service() -> Container:
-    from iam_service.cli import _container  # the CLI's own, closed on exit
-
-    return _container()
-
-
 def _who(role: Role) -> Principal:
-    from iam_service.cli import CLI_ACTOR
-
     return Principal(CLI_ACTOR.removeprefix("cli:"), frozenset({role}), kind="cli")
 
 
-def _fail(error: ServiceError) -> typer.Exit:
+def _refused(error: ServiceError) -> typer.Exit:
     typer.echo(f"refused ({error.code}): {error.message}", err=True)
     return typer.Exit(1)
 
@@ -70,7 +61,7 @@ def discover(
             system, actor=_who(Role.SYSADMIN).actor
         )
     except ServiceError as error:
-        raise _fail(error) from None
+        raise _refused(error) from None
     for r in reports:
         state = f"error: {r.error}" if r.error else f"{r.found} accounts"
         typer.echo(
@@ -141,7 +132,7 @@ def register(
             body, _who(Role.SYSADMIN)
         )
     except ServiceError as error:
-        raise _fail(error) from None
+        raise _refused(error) from None
     typer.echo(f"registered: {view['id']}\t{view['system']}\t{view['username']}")
 
 
@@ -159,7 +150,7 @@ def custodian(
     try:
         view = change(account_id, body, _who(Role.SYSADMIN))
     except ServiceError as error:
-        raise _fail(error) from None
+        raise _refused(error) from None
     names = ", ".join(c["employee_id"] for c in view["custodians"]) or "none"
     typer.echo(f"custodians of {view['username']}: {names}")
 
@@ -177,7 +168,7 @@ def approve(
             account_id, body, _who(Role.SYSADMIN)
         )
     except ServiceError as error:
-        raise _fail(error) from None
+        raise _refused(error) from None
     typer.echo(
         f"approved: {view['username']}\tflags: {','.join(view['flags']) or 'ok'}"
     )
@@ -197,7 +188,7 @@ def handover(
     try:
         view = _service().privileged.handovers.start(body, _who(Role.SECURITY_OFFICER))
     except ServiceError as error:
-        raise _fail(error) from None
+        raise _refused(error) from None
     typer.echo(f"handover {view['id']}: {len(view['rotations'])} rotation(s) queued")
 
 
@@ -216,5 +207,5 @@ def rotate(
             account_id, body, _who(Role.SECURITY_OFFICER)
         )
     except ServiceError as error:
-        raise _fail(error) from None
+        raise _refused(error) from None
     typer.echo(f"handover {view['id']}: rotation queued for {view['successor']}")
