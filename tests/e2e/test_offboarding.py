@@ -16,10 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.active_directory import AD_CAPABILITIES, ActiveDirectoryConnector
-from connectors.base import Connector
 from connectors.entra import EntraConnector
-from connectors.scim import ScimConnector
 from connectors.scim_settings import ScimSettings
 from iam_service.bootstrap import Container
 from iam_service.domain.clock import FrozenClock
@@ -29,10 +26,10 @@ from tests.support.ad_service import AdTarget
 from tests.support.db import TestDatabase
 from tests.support.graph_server import GraphServer
 from tests.support.offboarding import Clients
-from tests.support.policies import ENTRA_GROUP, SAAS_GROUP, three_system_policy
 from tests.support.samba import SambaDc
-from tests.support.scim_server import ScimTenant, plain_session
-from tests.support.service import build_with_factory, drain, event, hire
+from tests.support.scim_server import ScimTenant
+from tests.support.service import drain, event, hire
+from tests.support.three_systems import three_system_container
 from tools.samba_directory import connect
 
 pytestmark = pytest.mark.samba
@@ -51,25 +48,15 @@ def systems(
     clock: FrozenClock,
     tmp_path: Path,
 ) -> Iterator[Container]:
-    graph_server.directory.add_group(ENTRA_GROUP)
-    scim_server.create_group(SAAS_GROUP)
-    saas = ScimConnector(scim_settings, plain_session())
-
-    def factory(key: str) -> Connector:
-        if key == "ad":
-            return ActiveDirectoryConnector(ad_target.settings)
-        return entra_connector if key == "entra" else saas
-
-    container = build_with_factory(
+    container = three_system_container(
         database,
-        factory,
-        {
-            "ad": AD_CAPABILITIES,
-            "entra": entra_connector.capabilities,
-            "saas": saas.capabilities,
-        },
+        ad_target,
+        graph_server,
+        entra_connector,
+        scim_server,
+        scim_settings,
         clock,
-        policy_dir=three_system_policy(tmp_path / "policies"),
+        tmp_path / "policies",
     )
     yield container
     container.close()
