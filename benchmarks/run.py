@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from benchmarks.common import write_section
+
 ALL = (
     "termination",
     "fanout",
@@ -25,7 +27,10 @@ ALL = (
 def main(names: list[str]) -> None:
     for name in names or list(ALL):
         module = importlib.import_module(f"benchmarks.{name}")
-        print(f"== {name}: {module.run()}")
+        result = module.run()
+        if isinstance(result, str):  # a Markdown section of its own
+            write_section(name, result)
+        print(f"== {name}: {result}")
 
 
 if __name__ == "__main__":
