@@ -211,6 +211,7 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
             seconds=job.every_seconds,
             args=(container, job),
             id=job.name,
+            name=job.name,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=job.every_seconds,

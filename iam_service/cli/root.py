@@ -58,4 +58,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # APScheduler logs every job it adds and runs at INFO; our jobs log
+    # their own outcome (and their runs are kept in the job_runs table).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app()
