@@ -82,6 +82,16 @@ class RotationState(enum.StrEnum):
     DONE = "done"  # manual: the recipient confirmed it is set
 
 
+class RotationCheck(enum.StrEnum):
+    """What the worker verified after setting a rotated password (8.32): the
+    codes of an operation's ``result["checks"]``, shown in words."""
+
+    NEW_BINDS = "new_binds"  # a test bind with the new password succeeded
+    OLD_REFUSED = "old_refused"  # the previous password we generated fails
+    LAST_CHANGE_MOVED = "last_change_moved"  # e.g. AD pwdLastSet moved
+    ACCEPTED = "accepted"  # nothing to verify with: the system took it
+
+
 class PrivilegedRuleError(Exception):
     """A change the inventory's rules refuse; nothing is changed."""
 

@@ -36,6 +36,7 @@ from connectors.base import (
     Secret,
 )
 from iam_service.domain.password_rules import PasswordRules, generate
+from iam_service.domain.privileged import RotationCheck
 from iam_service.services.execution import Job, Outcome
 from iam_service.services.secret_vault import SecretStore
 
@@ -70,7 +71,7 @@ def rotate_password(
     password = new_password(job.password_rules)
     _store(job, lambda: secrets.put(str(payload["store_ref"]), password))
     connector.set_password(ref, password, must_change=False)
-    checks: list[str] = []
+    checks: list[RotationCheck] = []
     result: dict[str, Any] = {"rotation": payload["rotation_id"]}
     # A disabled account cannot bind with any password: its reset is then
     # proved by the last-change time alone.
@@ -81,12 +82,12 @@ def rotate_password(
         _expect(
             connector.check_password(ref, password), job, "the new one does not bind"
         )
-        checks.append("new_binds")
+        checks.append(RotationCheck.NEW_BINDS)
         if previous is not None:
             _expect(
                 not connector.check_password(ref, previous), job, "the old one binds"
             )
-            checks.append("old_refused")
+            checks.append(RotationCheck.OLD_REFUSED)
     if reader is not None:
         after = reader.password_changed_at(ref)
         _expect(
@@ -94,11 +95,11 @@ def rotate_password(
             job,
             "the system's last-change time did not move",
         )
-        checks.append("last_change_moved")
+        checks.append(RotationCheck.LAST_CHANGE_MOVED)
         result["changed_at"] = after.isoformat() if after else None
     if previous_ref:
         _discard(secrets, str(previous_ref))
-    result["checks"] = checks or ["accepted"]
+    result["checks"] = [c.value for c in checks or [RotationCheck.ACCEPTED]]
     return Outcome(result=result)
 
 

@@ -129,6 +129,13 @@ def test_the_officer_sees_what_needs_attention_in_japanese(
     expect(fine).to_contain_text("問題なし")
     console.screenshot(page, "privileged-inventory")
 
+    # The checkbox sits on the line of its label, not above it.
+    box = page.get_by_label("要対応のみ表示").bounding_box()
+    words = page.locator("label.check").bounding_box()
+    assert box is not None and words is not None
+    middle = box["y"] + box["height"] / 2
+    assert abs(middle - (words["y"] + words["height"] / 2)) < 3  # one line
+    assert box["x"] - words["x"] < 8  # at its start
     page.get_by_label("要対応のみ表示").check()
     page.get_by_role("button", name="絞り込み").click()
     expect(_row(page, "adm-temp")).to_have_count(1)
@@ -177,6 +184,10 @@ def test_a_handover_shows_the_new_password_once_to_the_successor(
     page.reload()
     expect(_row(page, "adm-net")).to_contain_text("変更・確認済み")
     expect(_row(page, "adm-net")).to_contain_text("E8202")
+    # What the worker verified, in words (8.32); the notice showed only once.
+    expect(_row(page, "adm-net")).to_contain_text("新しいパスワードでログインできる")
+    expect(_row(page, "adm-net")).not_to_contain_text("new_binds")
+    expect(page.get_by_text("引き継ぎを開始しました")).to_have_count(0)
     console.screenshot(page, "privileged-handover")
     assert not fake_ad.check_password(ref, Secret(OLD))
 

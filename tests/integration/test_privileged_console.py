@@ -1,6 +1,7 @@
 """The security officer's inventory page and ``iamctl privileged``: what a
 person sees and can do (discovery, flags, an approval, a manual account,
-the CLI's refusals)."""
+a handover's verification checks in words and its notice shown once, the
+CLI's refusals)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from connectors.base import Secret
 from connectors.fake import FakeConnector
 from iam_service.bootstrap import Container
 from iam_service.cli import app
+from iam_service.domain.privileged_requests import CustodianChange
 from iam_service.domain.security import Role
 from tests.support.console import ConsoleHttp, Staff, csrf_of
 from tests.support.db import TestDatabase
-from tests.support.privileged import admin_account, manual_system, person
-from tests.support.service import build
+from tests.support.privileged import SYSADMIN, admin_account, manual_system, person
+from tests.support.service import build, drain
 
 runner = CliRunner()
 
@@ -53,6 +56,57 @@ def test_the_officer_sees_flags_and_records_an_approval(
     detail = tc.get(approved.headers["location"])
     assert 'data-flag="no_approval"' not in detail.text
     assert "domain backups" in detail.text
+
+
+def test_a_handover_names_its_checks_in_words_and_says_started_once(
+    console_service: Container,
+    staff: Staff,
+    console_http: ConsoleHttp,
+    fake_ad: FakeConnector,
+) -> None:
+    c = console_service
+    officer = staff.person("E0620", roles=(Role.SECURITY_OFFICER,))
+    for who in ("E0621", "E0622"):
+        staff.person(who)
+    ref = admin_account(fake_ad, "adm-words", "Old-Admin-Passw0rd!")
+    c.privileged.discovery.discover(None, actor="test")
+    [account] = c.privileged.inventory.accounts()
+    c.privileged.inventory.add_custodian(
+        int(str(account["id"])), CustodianChange(employee_id="E0621"), SYSADMIN
+    )
+    tc = console_http.sign_in(officer)
+    form = tc.get("/console/privileged/handovers")
+    started = tc.post(
+        "/console/privileged/handovers",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "outgoing": "E0621",
+            "successor": "E0622",
+        },
+        follow_redirects=False,
+    )
+    assert started.status_code == 303
+    page_path = started.headers["location"]
+    assert "notice" not in page_path  # the notice is not in the URL
+    first = tc.get(page_path)
+    assert "引き継ぎを開始しました" in first.text
+    drain(c)  # the worker sets and verifies the new password
+    assert not fake_ad.check_password(ref, Secret("Old-Admin-Passw0rd!"))
+    reloaded = tc.get(page_path)
+    assert "引き継ぎを開始しました" not in reloaded.text  # once, not on a reload
+    assert 'class="notice"' not in reloaded.text
+    for code, words in (
+        ("new_binds", "新しいパスワードでログインできる"),
+        ("last_change_moved", "パスワード変更日時が更新"),
+    ):
+        assert f'<li data-check="{code}">{words}</li>' in reloaded.text
+    assert "new_binds, last_change_moved" not in reloaded.text
+    tc.cookies.set("iam_lang", "en")
+    english = tc.get(page_path).text
+    assert '<li data-check="new_binds">new password binds</li>' in english
+    assert '<li data-check="last_change_moved">password change time moved</li>' in (
+        english
+    )
 
 
 def test_a_person_without_the_role_cannot_open_the_inventory(

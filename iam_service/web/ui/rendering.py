@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from iam_service.bootstrap import Container
 from iam_service.web.ui.i18n import LANGUAGES, Translator
 from iam_service.web.ui.nav import Registry
-from iam_service.web.ui.session import CSRF_FIELD, ConsoleRequest
+from iam_service.web.ui.session import CSRF_FIELD, NOTICE_HEADER, ConsoleRequest
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,10 +51,13 @@ def render(
 
 def see_other(path: str, *, notice: str | None = None) -> RedirectResponse:
     """Redirect after a successful form (POST/redirect/GET). ``notice`` is an
-    i18n key under ``notice.`` shown once on the next page."""
+    i18n key under ``notice.`` shown once on the next page: the session
+    middleware carries it in a one-shot cookie, so a reload does not repeat
+    it."""
+    response = RedirectResponse(path, status_code=303)
     if notice:
-        path += ("&" if "?" in path else "?") + urlencode({"notice": notice})
-    return RedirectResponse(path, status_code=303)
+        response.headers[NOTICE_HEADER] = notice
+    return response
 
 
 def page_context(request: Request, *, nav: str | None = None) -> dict[str, Any]:
@@ -64,7 +67,8 @@ def page_context(request: Request, *, nav: str | None = None) -> dict[str, Any]:
     t = Translator(console.lang)
     session = console.session
     active = session.active_role if session else None
-    notice = request.query_params.get("notice", "")
+    # The one-shot cookie; a link may name one too (the session-ended page).
+    notice = console.notice or request.query_params.get("notice", "")
     tz = ZoneInfo(container.settings.timezone)
     return {
         "request": request,

@@ -12,6 +12,11 @@ token is an HMAC of the session token (or, before sign-in, of a random
 pre-session cookie) under a key derived from ``IAM_SECRET_KEY``; a missing
 or wrong token is refused with 403 before any route runs. A request with an
 ``Authorization`` header never uses the session, so API clients keep tokens.
+
+A notice after a form (``rendering.see_other``) travels in a short-lived
+cookie, not in the URL, so that it shows once: the redirect sets it, and the
+next console answer that is not itself a redirect clears it, so a reload
+shows the page without it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -41,6 +47,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+# see_other names the notice in this header; the middleware turns it into
+# the one-shot cookie (and never lets the header out).
+NOTICE_HEADER = "x-console-notice"
+NOTICE_SECONDS = 60
+_NOTICE_KEY = re.compile(r"notice\.[a-z0-9_.]+")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _MAX_FORM = 10 * 1024 * 1024
 _QUIET = ("/static/", "/healthz", "/metrics", "/scim/")
@@ -63,6 +74,7 @@ class CookieNames:
     session: str
     pre: str
     flow: str
+    notice: str
     secure: bool
 
     @classmethod
@@ -70,7 +82,11 @@ class CookieNames:
         # __Host-: the browser keeps it to this host, path /, HTTPS only.
         prefix = "__Host-" if secure else ""
         return cls(
-            f"{prefix}iam_session", f"{prefix}iam_pre", f"{prefix}iam_flow", secure
+            f"{prefix}iam_session",
+            f"{prefix}iam_pre",
+            f"{prefix}iam_flow",
+            f"{prefix}iam_notice",
+            secure,
         )
 
     def header(
@@ -101,6 +117,7 @@ class ConsoleRequest:
     csrf_token: str
     lang: str
     lost: bool = False  # a session cookie came in but its session is over
+    notice: str | None = None  # the one-shot notice cookie, if one came in
     set_cookies: list[bytes] | None = None
 
     def add_cookie(self, header: bytes) -> None:
@@ -131,6 +148,7 @@ class ConsoleSessionMiddleware:
         jar = _cookies(headers.get("cookie", ""))
         has_auth = bool(headers.get("authorization"))
         console = await self._console(jar, headers, has_auth)
+        console.notice = jar.get(self.cookies.notice) or None
         state = scope.setdefault("state", {})
         state["console"] = console
         if console.session is not None:
@@ -205,11 +223,28 @@ class ConsoleSessionMiddleware:
             if message["type"] == "http.response.start":
                 extra = [(b"set-cookie", v) for v in console.set_cookies or []]
                 if is_console:
+                    extra += self._notice_cookie(message, console)
                     extra += [h for h in CONSOLE_HEADERS if not _has(message, h[0])]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         return wrapped
+
+    def _notice_cookie(
+        self, message: Message, console: ConsoleRequest
+    ) -> list[tuple[bytes, bytes]]:
+        """Set the notice a redirect names; clear a shown one (see above)."""
+        header = NOTICE_HEADER.encode()
+        headers = message.get("headers", [])
+        named = [v.decode("latin-1") for k, v in headers if k.lower() == header]
+        message["headers"] = [(k, v) for k, v in headers if k.lower() != header]
+        name = self.cookies.notice
+        if named and _NOTICE_KEY.fullmatch(named[-1]):
+            cookie = self.cookies.header(name, named[-1], max_age=NOTICE_SECONDS)
+            return [(b"set-cookie", cookie)]
+        if console.notice and not 300 <= int(message["status"]) < 400:
+            return [(b"set-cookie", self.cookies.clear(name))]
+        return []
 
 
 def _has(message: Message, name: bytes) -> bool:
