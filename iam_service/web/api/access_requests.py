@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from iam_service.domain.access import (
@@ -23,6 +22,7 @@ from iam_service.domain.access import (
 )
 from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
+from iam_service.web.api.bodies import ApproveBody, ReasonBody
 from iam_service.web.api.deps import ContainerDep, principal, require
 
 router = APIRouter(prefix="/api/v1/access-requests", tags=["access requests"])
@@ -37,20 +37,6 @@ ExceptionReader = Annotated[
     Principal,
     Depends(require(Role.SECURITY_OFFICER, Role.SYSADMIN, Role.AUDITOR)),
 ]
-
-
-class ApproveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(default="", max_length=2000)
-
-
-class ReasonBody(BaseModel):
-    """Why: required for a rejection and a revocation, kept in the audit."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(min_length=1, max_length=2000)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

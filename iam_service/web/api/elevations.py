@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from iam_service.domain.elevation import ElevationCreate, ElevationStatus
 from iam_service.domain.security import Role
 from iam_service.services.auth import Principal
+from iam_service.web.api.bodies import ApproveBody, ReasonBody
 from iam_service.web.api.deps import ContainerDep, require
 
 router = APIRouter(prefix="/api/v1/elevations", tags=["privileged elevation"])
@@ -29,20 +29,6 @@ Ender = Annotated[Principal, Depends(require(Role.SYSADMIN, Role.SECURITY_OFFICE
 Reader = Annotated[
     Principal, Depends(require(Role.SYSADMIN, Role.SECURITY_OFFICER, Role.AUDITOR))
 ]
-
-
-class ApproveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(default="", max_length=2000)
-
-
-class ReasonBody(BaseModel):
-    """Why: required, kept in the audit trail."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(min_length=1, max_length=2000)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
