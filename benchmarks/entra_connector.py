@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from benchmarks.common import write_section
 from connectors.base import AccountRef, AccountSpec, Secret
 from tests.support.graph_server import CLIENT_ID, CLIENT_SECRET, GraphServer
 from tools.tls import ensure_test_pki
@@ -170,7 +171,9 @@ def run() -> str:
                 (f"20 single PATCHes (n={BATCHES})", r["single"], r["fbatch"]),
             )
         ]
-    return "\n".join(lines)
+    section = "\n".join(lines)
+    write_section("entra_connector", section)
+    return section
 
 
 if __name__ == "__main__":

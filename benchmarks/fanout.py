@@ -20,7 +20,14 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
-from benchmarks.common import PG_URL, directory, pg_schema, summary_ms, wait_for
+from benchmarks.common import (
+    PG_URL,
+    directory,
+    pg_schema,
+    summary_ms,
+    wait_for,
+    write_section,
+)
 from benchmarks.scim_connector import TOKEN, scim2_server
 from connectors.active_directory import (
     ActiveDirectoryConnector,
@@ -234,7 +241,9 @@ def run() -> str:
             thread.join(timeout=60)
             graph.stop()
             container.close()
-    return _report(summary_ms(three), summary_ms(every), summary_ms(floor))
+    section = _report(summary_ms(three), summary_ms(every), summary_ms(floor))
+    write_section("fanout", section)
+    return section
 
 
 def _floor_user(graph: GraphServer, n: int) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-from benchmarks.common import write_section
-
 ALL = (
     "termination",
     "fanout",
@@ -27,10 +25,7 @@ ALL = (
 def main(names: list[str]) -> None:
     for name in names or list(ALL):
         module = importlib.import_module(f"benchmarks.{name}")
-        result = module.run()
-        if isinstance(result, str):  # a Markdown section of its own
-            write_section(name, result)
-        print(f"== {name}: {result}")
+        print(f"== {name}: {module.run()}")
 
 
 if __name__ == "__main__":

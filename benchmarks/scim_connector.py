@@ -29,6 +29,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.common import write_section
 from connectors.base import AccountRef, AccountSpec, Secret
 from connectors.scim import ScimConnector, ScimSettings
 
@@ -168,7 +169,7 @@ def run() -> str:
         ratio = statistics.median(ours) / statistics.median(floor)
         return f"| {name} | {summary(ours)} | {summary(floor)} | {ratio:.2f} |"
 
-    return "\n".join(
+    section = "\n".join(
         [
             "## SCIM connector on scim2-server (loopback, HTTP/1.0)",
             "",
@@ -181,6 +182,8 @@ def run() -> str:
             ),
         ]
     )
+    write_section("scim_connector", section)
+    return section
 
 
 if __name__ == "__main__":
