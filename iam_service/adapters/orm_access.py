@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.access import (
     AccessRequest,
     Decision,
@@ -127,9 +127,7 @@ class AccessRequestRepository(_Repository):
         """``lock`` holds the row (PostgreSQL): two decisions on one request
         happen one after the other."""
         query = select(AccessRequest).where(access_requests.c.id == request_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def add_decision(self, decision: RequestDecision) -> None:
         self.session.add(decision)
@@ -198,9 +196,7 @@ class MoverReviewRepository(_Repository):
 
     def get(self, review_id: int, *, lock: bool = False) -> MoverReview | None:
         query = select(MoverReview).where(mover_reviews.c.id == review_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def open_for_person(self, person_id: int) -> list[MoverReview]:
         t = mover_reviews

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, select
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.assets import (
     Asset,
     AssetAssignment,
@@ -91,9 +91,7 @@ class AssetRepository:
 
     def by_tag(self, tag: str, *, lock: bool = False) -> Asset | None:
         query = select(Asset).where(assets.c.tag == normalise_key(tag))
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def by_serial(self, serial: str) -> Asset | None:
         query = select(Asset).where(assets.c.serial == normalise_key(serial))

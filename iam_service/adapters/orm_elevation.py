@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, select
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.elevation import (
     Elevation,
     ElevationKind,
@@ -65,9 +65,7 @@ class ElevationRepository:
     def get(self, elevation_id: int, *, lock: bool = False) -> Elevation | None:
         """``lock`` holds the row (PostgreSQL): two decisions never cross."""
         query = select(Elevation).where(elevations.c.id == elevation_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def by_grant(self, grant_id: int) -> Elevation | None:
         query = select(Elevation).where(elevations.c.grant_id == grant_id)

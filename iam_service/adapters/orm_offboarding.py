@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.assets import AssetCondition
 from iam_service.domain.offboarding import (
     UNRESOLVED,
@@ -130,9 +130,7 @@ class OffboardingRepository:
         """``lock`` holds the row (PostgreSQL): two changes to one case
         apply one after the other."""
         query = select(OffboardingCase).where(offboarding_cases.c.id == case_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def by_cause(self, cause: str) -> OffboardingCase | None:
         query = select(OffboardingCase).where(offboarding_cases.c.cause == cause)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.entitlements import GrantFact, SodException
 from iam_service.domain.model import AccountStatus, GrantStatus, PersonStatus
 from iam_service.domain.policy_plan import Holding
@@ -68,9 +68,7 @@ class PolicyVersionRepository:
 
     def get(self, version_id: int, *, lock: bool = False) -> PolicyVersion | None:
         query = select(PolicyVersion).where(policy_versions.c.id == version_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def active(self) -> PolicyVersion | None:
         query = select(PolicyVersion).where(

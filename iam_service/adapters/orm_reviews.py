@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.reviews import (
     ApplyState,
     Campaign,
@@ -152,9 +152,6 @@ class _Repository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _locking(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
 
 class CampaignRepository(_Repository):
     def add(self, campaign: Campaign) -> None:
@@ -162,9 +159,7 @@ class CampaignRepository(_Repository):
 
     def get(self, campaign_id: int, *, lock: bool = False) -> Campaign | None:
         query = select(Campaign).where(review_campaigns.c.id == campaign_id)
-        if lock and self._locking():
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def by_period(self, period_key: str) -> Campaign | None:
         query = select(Campaign).where(review_campaigns.c.period_key == period_key)
@@ -193,9 +188,7 @@ class ReviewRepository(_Repository):
 
     def get(self, review_id: int, *, lock: bool = False) -> Review | None:
         query = select(Review).where(campaign_reviews.c.id == review_id)
-        if lock and self._locking():
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def for_campaign(self, campaign_id: int) -> Sequence[Review]:
         t = campaign_reviews

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm, orm_register
+from iam_service.adapters import orm, orm_register, row_lock
 from iam_service.domain.model import TargetSystem
 from iam_service.domain.register import ApprovalState, RegisterEntry
 
@@ -25,9 +25,7 @@ class RegisterRepository:
         query = select(RegisterEntry).where(
             orm_register.system_register.c.system_key == system_key
         )
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def all(self) -> Sequence[tuple[TargetSystem, RegisterEntry | None]]:
         """Every target system with its entry (None before the first sync)."""

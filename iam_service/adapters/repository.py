@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from iam_service.adapters import orm
+from iam_service.adapters import orm, row_lock
 from iam_service.domain.audit import AuditRecord
 from iam_service.domain.model import (
     Account,
@@ -44,9 +44,7 @@ class PersonRepository(_Repository):
         """``lock`` holds the row (PostgreSQL) so that concurrent events for one
         person apply one after the other."""
         query = select(Person).where(orm.persons.c.employee_id == employee_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return row_lock.one_or_none(self.session, query, lock=lock)
 
     def by_email(self, email: str) -> Person | None:
         query = select(Person).where(orm.persons.c.email == email.lower())
