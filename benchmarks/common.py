@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from sqlalchemy import create_engine, text
@@ -97,9 +97,27 @@ def pg_schema() -> Iterator[str]:
         engine.dispose()
 
 
+class AdLayout(Protocol):
+    """Where the benchmark's accounts live: a DC and its two OUs."""
+
+    @property
+    def dc(self) -> samba_dc.DomainController: ...
+    @property
+    def people(self) -> str: ...
+    @property
+    def leavers(self) -> str: ...
+
+
 def service_env(
-    schema: str, d: Directory, workdir: Path, **extra: str
+    schema: str,
+    d: AdLayout,
+    workdir: Path,
+    *,
+    name: str = "Benchmark AD",
+    **extra: str,
 ) -> dict[str, str]:
+    """The environment of ``iamctl`` processes for ``d``: the PostgreSQL
+    ``schema``, a connectors file in ``workdir``, ``extra`` IAM_* settings."""
     config = workdir / "connectors.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -108,7 +126,7 @@ def service_env(
                     {
                         "key": "ad",
                         "kind": "active_directory",
-                        "name": "Benchmark AD",
+                        "name": name,
                         "purpose": "benchmark accounts (dummy data, 8.33)",
                         "owner": "benchmarks",
                         "max_parallel": int(os.environ.get("BENCH_AD_PARALLEL", "1")),

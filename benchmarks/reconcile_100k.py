@@ -114,48 +114,15 @@ def changed_policy(base: Path, directory: Path) -> Path:
 def environment(
     schema: str, workdir: Path, policy: Path, d: bench_dc.BenchDirectory
 ) -> dict[str, str]:
-    config = workdir / "connectors.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "systems": [
-                    {
-                        "key": "ad",
-                        "kind": "active_directory",
-                        "name": "Benchmark AD (100,000 accounts)",
-                        "purpose": "benchmark accounts (dummy data, 8.33)",
-                        "owner": "benchmarks",
-                        "settings": {
-                            "url": d.dc.url,
-                            "bind_user": d.dc.admin_user,
-                            "bind_password_env": "IAM_AD_BIND_PASSWORD",
-                            "base_dn": d.dc.base_dn,
-                            "users_ou": d.people,
-                            "leavers_ou": d.leavers,
-                            "ca_file": str(d.dc.ca_file),
-                            "upn_suffix": d.dc.realm.lower(),
-                        },
-                    }
-                ]
-            }
-        )
-    )
-    from benchmarks.common import PG_URL
+    from benchmarks.common import service_env
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IAM_")}
-    env.update(
-        {
-            "IAM_DATABASE_URL": PG_URL,
-            "IAM_DATABASE_SCHEMA": schema,
-            "IAM_DEMO_MODE": "1",
-            "IAM_CONNECTORS_FILE": str(config),
-            "IAM_AD_BIND_PASSWORD": d.dc.admin_password,
-            "IAM_POLICY_DIR": str(policy),
-            "IAM_SCHEDULER_ENABLED": "0",
-            "IAM_LOG_LEVEL": "WARNING",
-        }
+    return service_env(
+        schema,
+        d,
+        workdir,
+        name="Benchmark AD (100,000 accounts)",
+        IAM_POLICY_DIR=str(policy),
     )
-    return env
 
 
 # -- the measured processes ----------------------------------------------------
