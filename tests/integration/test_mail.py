@@ -133,9 +133,7 @@ def mail_service(
         database,
         {},
         clock,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_security="none",
+        **smtp_server.service_settings(),
     )
     yield container
     container.close()

@@ -78,9 +78,7 @@ def service(
         database,
         {"ad": directory},
         clock,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_security="none",
+        **smtp_server.service_settings(),
         security_officer_email="security-officer@example.test",
     )
     yield container

@@ -345,14 +345,11 @@ def test_the_daily_mail_lists_flagged_accounts_once_a_day(
     fake_ad: FakeConnector,
     smtp_server: SmtpServer,
 ) -> None:
-    settings = smtp_server.settings()
     container = build(
         database,
         {"ad": fake_ad},
         clock,
-        smtp_host=settings.host,
-        smtp_port=settings.port,
-        smtp_security="none",
+        **smtp_server.service_settings(),
         security_officer_email="iso@example.test",
     )
     try:

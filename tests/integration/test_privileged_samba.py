@@ -106,15 +106,12 @@ def lab(
     sandbox = ad_target.sandbox
     admins = f"ga-{sandbox.tag}"
     policy = policy_marking_privileged(tmp_path / "policies", [admins])
-    smtp = smtp_server.settings()
     container = ad_container(
         database,
         ad_target,
         clock,
         policy_dir=policy,
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_security="none",
+        **smtp_server.service_settings(),
         **console_settings(graph_server),
     )
     yield Lab(container, sandbox, admins)

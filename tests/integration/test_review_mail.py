@@ -35,9 +35,7 @@ def container(
         database,
         {"ad": fake_ad},
         clock,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_security="none",
+        **smtp_server.service_settings(),
         security_officer_email=OFFICER,
         console_base_url="https://iam.example.test",
     )

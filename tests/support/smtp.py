@@ -136,6 +136,14 @@ class SmtpServer:
             self._handler.messages.clear()
             self._handler.rejections.clear()
 
+    def service_settings(self) -> dict[str, Any]:
+        """The service's ``Settings`` fields that send its mail here."""
+        return {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.port,
+            "smtp_security": self.security,
+        }
+
     def settings(self, **overrides: Any) -> SmtpSettings:
         base = SmtpSettings(
             host="127.0.0.1",
