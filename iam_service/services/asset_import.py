@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,11 @@ from pydantic import ValidationError
 
 from iam_service.domain.assets import AssetCreate, normalise_key
 from iam_service.services.asset_records import add_asset, asset_view
+from iam_service.services.csv_rows import (
+    RowError,
+    header_error,
+    validation_message,
+)
 from iam_service.services.errors import ServiceError
 from iam_service.services.unit_of_work import UnitOfWorkFactory
 
@@ -57,15 +61,6 @@ _BRACKETED = re.compile(r"\[([a-z_]+)\]\s*$")
 _UNIQUE = ("tag", "serial", "card_number")
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
 @dataclass
 class ImportReport:
     rows: int = 0
@@ -94,12 +89,9 @@ def parse_rows(text: str) -> tuple[list[tuple[int, AssetCreate]], list[RowError]
     """Validate every row; returns the good rows and the errors, by line."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = [_key(h) for h in next(reader, [])]
-    unknown = [h for h in header if h not in COLUMNS and h not in EXPORT_ONLY]
-    missing = [h for h in ("asset_type", "tag") if h not in header]
-    if unknown or missing:
-        problems = [f"unknown column {h!r}" for h in unknown]
-        problems += [f"missing column {h!r}" for h in missing]
-        return [], [RowError(1, "; ".join(problems))]
+    wrong = header_error(header, (*COLUMNS, *EXPORT_ONLY), ("asset_type", "tag"))
+    if wrong is not None:
+        return [], [wrong]
     rows, errors = [], []
     seen: dict[tuple[str, str], int] = {}
     for cells in reader:
@@ -112,7 +104,7 @@ def parse_rows(text: str) -> tuple[list[tuple[int, AssetCreate]], list[RowError]
         try:
             row = AssetCreate.model_validate({k: v for k, v in values.items() if v})
         except ValidationError as error:
-            errors.append(RowError(line, _messages(error)))
+            errors.append(RowError(line, validation_message(error)))
             continue
         duplicate = _duplicate(row, line, seen)
         if duplicate:
@@ -133,13 +125,6 @@ def _duplicate(row: AssetCreate, line: int, seen: dict[tuple[str, str], int]) ->
             return f"{label} {key[1]} is already used on line {seen[key]}"
         seen[key] = line
     return ""
-
-
-def _messages(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(x) for x in e['loc']) or 'row'}: {e['msg']}"
-        for e in error.errors()
-    )
 
 
 def import_csv(
@@ -199,7 +184,3 @@ def export_csv(uow_factory: UnitOfWorkFactory) -> bytes:
 def _safe(value: object) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def row_details(errors: Iterable[RowError]) -> list[dict[str, Any]]:
-    return [{"line": e.line, "message": e.message} for e in errors]

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from iam_service.domain.hr import HrEvent
+from iam_service.services.csv_rows import RowError, header_error, validation_message
 from iam_service.services.errors import ServiceError
 from iam_service.services.hr_intake import HrIntake
 
@@ -37,15 +38,6 @@ COLUMNS = (
 _EVENT_FIELDS = {"event_id", "type", "effective_at", "urgent"}
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
 @dataclass
 class ImportReport:
     rows: int = 0
@@ -57,13 +49,9 @@ class ImportReport:
 def parse_rows(text: str) -> tuple[list[tuple[int, HrEvent]], list[RowError]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    unknown = [h for h in header if h not in COLUMNS]
-    missing = [h for h in ("type", "employee_id") if h not in header]
-    if unknown or missing:
-        problems = [f"unknown column {h!r}" for h in unknown] + [
-            f"missing column {h!r}" for h in missing
-        ]
-        return [], [RowError(1, "; ".join(problems))]
+    wrong = header_error(header, COLUMNS, ("type", "employee_id"))
+    if wrong is not None:
+        return [], [wrong]
     events, errors = [], []
     for row in reader:
         line = reader.line_num
@@ -71,11 +59,7 @@ def parse_rows(text: str) -> tuple[list[tuple[int, HrEvent]], list[RowError]]:
         try:
             events.append((line, _event(values)))
         except ValidationError as error:
-            message = "; ".join(
-                f"{'.'.join(str(x) for x in e['loc']) or 'row'}: {e['msg']}"
-                for e in error.errors()
-            )
-            errors.append(RowError(line, message))
+            errors.append(RowError(line, validation_message(error)))
     return events, errors
 
 

@@ -19,10 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from iam_service.domain.assets import AssetCreate, AssetState, AssetType, AssetUpdate
 from iam_service.domain.hr import EMPLOYEE_ID_PATTERN
 from iam_service.domain.security import Role
-from iam_service.services.asset_import import export_csv, import_csv, row_details
+from iam_service.services.asset_import import export_csv, import_csv
 from iam_service.services.asset_register import AssetMove, AssetReturn
 from iam_service.services.auth import Principal
 from iam_service.services.card_checks import CheckResult
+from iam_service.services.csv_rows import row_details
 from iam_service.services.errors import InvalidInput
 from iam_service.web.api.deps import ContainerDep, require
 
